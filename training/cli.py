@@ -1,0 +1,195 @@
+"""``python -m training``: a thin command line over the training library.
+
+Every subcommand reports bad input as one line on stderr and exits with
+status 2; nothing that existed before (a model, a download) is touched then.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from tqdm import tqdm
+
+from . import artifact, demo, fetch, wrmf
+from .confidence import confidence
+from .errors import BadInput
+from .likes import file_sha256, read_likes
+from .prepare import prepare
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def main(argv=None):
+    """Run one subcommand; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except BadInput as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def build_parser():
+    """The parser with all subcommands; each sets ``run`` to its function."""
+    parser = Parser(prog="python -m training", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(required=True, metavar="SUBCOMMAND", parser_class=Parser)
+    for register in (_demo_parser, _fetch_parser, _prepare_parser, _fit_parser):
+        register(sub)
+    return parser
+
+
+def likes_arguments(p):
+    """Arguments common to the subcommands that read a likes file."""
+    p.add_argument("likes", metavar="LIKES", help="likes file (modelname|mid|uid[|count])")
+    p.add_argument("--min-user-likes", type=positive_int, default=5)
+    p.add_argument("--min-model-likes", type=positive_int, default=5)
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="skip and count bad rows instead of stopping at the first")
+
+
+def load_prepared(args, echo=print):
+    """Read and threshold ``args.likes``; print the seed's report; return :class:`Prepared`."""
+    likes = read_likes(args.likes, skip_bad_rows=args.skip_bad_rows)
+    if likes.skipped_rows:
+        echo(f"Skipped bad rows: {likes.skipped_rows}")
+    prepared = prepare(likes, args.min_user_likes, args.min_model_likes)
+    for line in prepared.report():
+        echo(line)
+    return prepared
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not positive")
+    return value
+
+
+def non_negative_float(text):
+    """argparse type: a finite float >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number >= 0")
+    return value
+
+
+def _demo_parser(sub):
+    p = sub.add_parser("demo", help="write deterministic Sketchfab-like demo likes")
+    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--users", type=positive_int, default=3000)
+    p.add_argument("--models", type=positive_int, default=2000)
+    p.set_defaults(run=_run_demo)
+
+
+def _run_demo(args):
+    result = demo.write_demo(args.out, args.seed, args.users, args.models)
+    print(f"Wrote {len(result.rows)} likes of {args.users} users on {args.models} models to {args.out}")
+
+
+def _fetch_parser(sub):
+    p = sub.add_parser("fetch", help="download the real Sketchfab likes")
+    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument("--url", default=fetch.DEFAULT_URL)
+    p.set_defaults(run=_run_fetch)
+
+
+def _run_fetch(args):
+    size = fetch.fetch(args.url, args.out, progress=sys.stderr.isatty())
+    print(f"Wrote {size} bytes to {args.out}")
+
+
+def _prepare_parser(sub):
+    p = sub.add_parser("prepare", help="print duplicates and thresholding statistics")
+    likes_arguments(p)
+    p.set_defaults(run=load_prepared)
+
+
+def _fit_parser(sub):
+    p = sub.add_parser("fit", help="fit WRMF on all likes and write the model artifact")
+    likes_arguments(p)
+    p.add_argument("--out", required=True, metavar="MODEL.npz")
+    p.add_argument("--from-search", metavar="RESULTS.json",
+                   help="use the best parameters and iterations of a grid search")
+    defaults = wrmf.Params()
+    p.add_argument("--factors", type=positive_int, default=None, help=f"default {defaults.factors}")
+    p.add_argument("--regularization", type=non_negative_float, default=None,
+                   help=f"default {defaults.regularization}")
+    p.add_argument("--alpha", type=non_negative_float, default=None, help=f"default {defaults.alpha:g}")
+    p.add_argument("--iterations", type=positive_int, default=None, help="default 22")
+    p.add_argument("--engine", choices=["implicit"], default="implicit",
+                   help="ALS implementation (only implicit is available)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_run_fit)
+
+
+def fit_settings(args):
+    """``(Params, iterations, extra meta)`` from ``--from-search`` or the flags, else the seed's best."""
+    base, iterations, extra = wrmf.Params(), 22, {}
+    if args.from_search:
+        best = _best_of_search(args.from_search)
+        base = wrmf.Params(**best["params"])
+        iterations = best["iterations"]
+        extra = {"search": {"path": os.path.abspath(args.from_search), "best": best}}
+    params = wrmf.Params(
+        factors=args.factors or base.factors,
+        regularization=base.regularization if args.regularization is None else args.regularization,
+        alpha=base.alpha if args.alpha is None else args.alpha,
+    )
+    return params, args.iterations or iterations, extra
+
+
+def _best_of_search(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            best = json.load(f)["best"]
+        best["params"] = {k: best["params"][k] for k in ("factors", "regularization", "alpha")}
+        best["iterations"] = int(best["iterations"])
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read: {e.strerror}") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise BadInput(f"{path}: not a search result with a best configuration ({e!r})") from None
+    return best
+
+
+def _run_fit(args):
+    params, iterations, extra = fit_settings(args)
+    prepared = load_prepared(args)
+    c = confidence(prepared.likes, params.alpha)
+    model = wrmf.WRMF(params, args.seed)
+    started = time.perf_counter()
+    for _ in tqdm(range(iterations), desc="ALS", unit="it", disable=not sys.stderr.isatty()):
+        model.train(prepared.likes, 1, confidence_matrix=c)
+    seconds = time.perf_counter() - started
+    dataset = {
+        "path": os.path.abspath(args.likes),
+        "sha256": file_sha256(args.likes),
+        "users": prepared.after.users,
+        "models": prepared.after.models,
+        "likes": prepared.after.likes,
+        "duplicates_dropped": prepared.duplicates,
+    }
+    meta = artifact.build_meta(params, iterations, dataset, fit_seconds=round(seconds, 3), **extra)
+    artifact.save_model(args.out, model.item_factors, prepared.mids, prepared.names, prepared.likes, meta)
+    print(f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
+          f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s")
+    print(f"Wrote {args.out}")
