@@ -1,0 +1,35 @@
+"""On the demo data, WRMF neighbours recover the planted taste groups."""
+
+import numpy as np
+
+from training.artifact import build_meta, load_model, save_model
+from training.demo import write_demo
+from training.likes import read_likes
+from training.prepare import prepare
+from training.wrmf import Params, fit
+
+
+def test_neighbours_share_the_planted_group(tmp_path):
+    likes_path = tmp_path / "demo.psv"
+    demo = write_demo(str(likes_path))
+    prepared = prepare(read_likes(str(likes_path)))
+    assert 2500 <= prepared.after.users <= 3000 and 1800 <= prepared.after.models <= 2000
+    assert 45_000 <= prepared.after.likes <= 75_000
+
+    model = fit(prepared.likes, Params(), iterations=22, seed=0)
+    model_path = tmp_path / "model.npz"
+    save_model(str(model_path), model.item_factors, prepared.mids, prepared.names, prepared.likes,
+               build_meta(Params(), 22, {"path": str(likes_path)}))
+    loaded = load_model(str(model_path))
+    np.testing.assert_array_equal(loaded.item_factors, model.item_factors)
+
+    vectors = loaded.item_factors / np.linalg.norm(loaded.item_factors, axis=1, keepdims=True)
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    neighbours = np.argsort(-similarity, axis=1)[:, :10]
+    group = np.array([demo.group_of[mid] for mid in loaded.mids])
+    share = (group[neighbours] == group[:, None]).mean(axis=1)
+    assert share.mean() >= 0.8, share.mean()
+    # The popular half, which visitors meet first, is at least as clean.
+    popular = loaded.like_counts >= np.median(loaded.like_counts)
+    assert share[popular].mean() >= share.mean(), share[popular].mean()
