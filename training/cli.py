@@ -13,7 +13,6 @@ import time
 from tqdm import tqdm
 
 from . import artifact, demo, fetch, wrmf
-from .confidence import confidence
 from .errors import BadInput
 from .likes import file_sha256, read_likes
 from .prepare import prepare
@@ -174,11 +173,9 @@ def _best_of_search(path):
 def _run_fit(args):
     params, iterations, extra = fit_settings(args)
     prepared = load_prepared(args)
-    c = confidence(prepared.likes, params.alpha)
-    model = wrmf.WRMF(params, args.seed)
     started = time.perf_counter()
-    for _ in tqdm(range(iterations), desc="ALS", unit="it", disable=not sys.stderr.isatty()):
-        model.train(prepared.likes, 1, confidence_matrix=c)
+    with tqdm(total=iterations, desc="ALS", unit="it", disable=not sys.stderr.isatty()) as bar:
+        model = wrmf.fit(prepared.likes, params, iterations, args.seed, on_iteration=lambda _: bar.update())
     seconds = time.perf_counter() - started
     dataset = {
         "path": os.path.abspath(args.likes),

@@ -72,6 +72,16 @@ class WRMF:
         return self._als.item_factors
 
 
-def fit(likes, params, iterations, seed=0):
-    """Fit WRMF from scratch; return the trained :class:`WRMF`."""
-    return WRMF(params, seed).train(likes, iterations)
+def fit(likes, params, iterations, seed=0, on_iteration=None):
+    """Fit WRMF from scratch on a users x models likes CSR; return the :class:`WRMF`.
+
+    ``on_iteration(done)`` is called after each ALS iteration (progress bars,
+    job progress); iterating one at a time gives the same factors as one call.
+    """
+    model = WRMF(params, seed)
+    c = confidence(likes, params.alpha)
+    for done in range(1, iterations + 1):
+        model.train(likes, 1, confidence_matrix=c)
+        if on_iteration:
+            on_iteration(done)
+    return model
