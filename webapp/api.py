@@ -1,0 +1,34 @@
+"""The JSON API: similar models and a health check (shapes as in CONTRACT.md)."""
+
+from flask import Blueprint, abort
+
+from .model_store import current_catalog
+from .request_args import bounded_int
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/api/models/<mid>/similar")
+def similar(mid):
+    """``{"mid", "name", "likes", "similar": [{"mid", "name", "score", "likes", "co_likes"}]}``."""
+    k = bounded_int("k", 10, 1, 100)
+    catalog = current_catalog()
+    row = catalog.row(mid)
+    if row is None:
+        abort(404, f"Unknown model {mid!r}.")
+    return {**catalog.card(row), "similar": catalog.similar(row, k)}
+
+
+@bp.get("/healthz")
+def healthz():
+    """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256"}}``; 503 without a model."""
+    catalog = current_catalog()
+    return {
+        "status": "ok",
+        "model": {
+            "models": len(catalog),
+            "factors": catalog.factors,
+            "created_at": catalog.meta.get("created_at"),
+            "sha256": catalog.sha256,
+        },
+    }

@@ -1,0 +1,78 @@
+"""The served model: an artifact turned into what the pages and the API ask of it."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .neighbours import co_likes, normalise, top_k
+
+
+@dataclass
+class Catalog:
+    """One loaded artifact, read-only once built (shared by request threads).
+
+    ``unit`` float32 [models, factors] (L2-normalised item vectors), ``mids``
+    and ``names`` lists [models], ``likes`` int64 [models], ``likes_by_model``
+    the model-major CSR [models, users], ``meta`` the artifact's dict and
+    ``sha256`` the hex digest of the artifact file.
+    """
+
+    unit: np.ndarray
+    mids: list
+    names: list
+    likes: np.ndarray
+    likes_by_model: sp.csr_matrix
+    meta: dict
+    sha256: str
+    row_of: dict = field(init=False, repr=False)
+    popular: np.ndarray = field(init=False, repr=False)
+    folded_names: list = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.row_of = {mid: row for row, mid in enumerate(self.mids)}
+        # Most liked first; the stable sort keeps file order among equals.
+        self.popular = np.argsort(-self.likes, kind="stable")
+        self.folded_names = [name.casefold() for name in self.names]
+
+    @classmethod
+    def from_artifact(cls, model, sha256):
+        """Build from a :class:`training.artifact.Model` and its file's sha256."""
+        return cls(
+            unit=normalise(model.item_factors),
+            mids=model.mids.tolist(),
+            names=model.names.tolist(),
+            likes=model.like_counts.astype(np.int64),
+            likes_by_model=model.model_users,
+            meta=model.meta,
+            sha256=sha256,
+        )
+
+    def __len__(self):
+        return len(self.mids)
+
+    @property
+    def factors(self):
+        return self.unit.shape[1]
+
+    def row(self, mid):
+        """Row of ``mid``, or None when the model does not know it."""
+        return self.row_of.get(mid)
+
+    def card(self, row):
+        """``{"mid", "name", "likes"}`` of one model."""
+        return {"mid": self.mids[row], "name": self.names[row], "likes": int(self.likes[row])}
+
+    def similar(self, row, k):
+        """Up to ``k`` most similar models, best first: cards with ``score`` and ``co_likes``."""
+        rows, scores = top_k(self.unit, row, k)
+        shared = co_likes(self.likes_by_model, row, rows)
+        return [
+            {**self.card(r), "score": round(float(s), 6), "co_likes": int(c)}
+            for r, s, c in zip(rows.tolist(), scores, shared)
+        ]
+
+    def search(self, text):
+        """Rows whose name contains ``text`` (case-insensitive), most liked first."""
+        needle = text.casefold()
+        return [row for row in self.popular.tolist() if needle in self.folded_names[row]]

@@ -1,0 +1,47 @@
+"""Configuration: the contract's defaults, then ``SKETCHREC_*`` variables or a test mapping."""
+
+import os
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"", "0", "false", "no", "off"}
+
+
+def defaults(instance_path):
+    """The contract's defaults; paths are absolute, under the instance folder."""
+    return {
+        "MODEL_PATH": os.path.join(instance_path, "models", "active.npz"),
+        "SKETCHFAB_API_URL": "https://api.sketchfab.com/v3",
+        "SKETCHFAB_TIMEOUT": 3.0,
+        "THUMBNAIL_CACHE": os.path.join(instance_path, "sketchfab_cache.sqlite"),
+        "OFFLINE": False,
+        "DATA_DIR": os.path.join(instance_path, "data"),
+    }
+
+
+def configure(app, test_config=None):
+    """Load defaults, then ``SKETCHREC_*`` (or ``test_config``), then normalise types.
+
+    ``from_prefixed_env`` parses values as JSON when it can, so ``3`` is an int
+    and ``true`` a bool but ``True`` stays a string: types are fixed here, once.
+    """
+    app.config.from_mapping(defaults(app.instance_path))
+    if test_config is None:
+        app.config.from_prefixed_env("SKETCHREC")
+    else:
+        app.config.from_mapping(test_config)
+    for key in ("MODEL_PATH", "SKETCHFAB_API_URL", "THUMBNAIL_CACHE", "DATA_DIR"):
+        app.config[key] = str(app.config[key])
+    app.config["SKETCHFAB_TIMEOUT"] = float(app.config["SKETCHFAB_TIMEOUT"])
+    app.config["OFFLINE"] = as_bool(app.config["OFFLINE"], "SKETCHREC_OFFLINE")
+
+
+def as_bool(value, name):
+    """A bool from a bool or a word such as ``true``/``False``/``0``; ValueError otherwise."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"{name}: expected true or false, got {value!r}")

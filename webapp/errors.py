@@ -1,0 +1,28 @@
+"""Error responses: a friendly HTML page, or ``{"error": ...}`` JSON for the API."""
+
+import json
+
+from flask import render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+def init_app(app):
+    """Render every HTTP error (404, 400, 503, 500, ...) as a page or as API JSON."""
+    app.register_error_handler(HTTPException, render_error)
+
+
+def render_error(error):
+    """Keep the status and headers (Allow, WWW-Authenticate, ...), replace the body."""
+    response = error.get_response()
+    if wants_json():
+        response.set_data(json.dumps({"error": error.description}))
+        response.mimetype = "application/json"
+    else:
+        response.set_data(render_template("error.html", error=error))
+        response.mimetype = "text/html"
+    return response
+
+
+def wants_json():
+    """API routes (``/api/...``, ``/healthz``) answer errors in JSON."""
+    return request.blueprint == "api" or request.path.startswith("/api/")

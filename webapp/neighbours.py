@@ -1,0 +1,45 @@
+"""Exact cosine neighbours and shared likes, one query at a time.
+
+A query is one matrix-vector product over the L2-normalised item vectors and
+an ``argpartition``: O(models x factors) time and O(models) memory, never an
+all-pairs matrix.
+"""
+
+import numpy as np
+
+
+def normalise(vectors):
+    """Rows of ``vectors`` (float [n, f]) scaled to unit length, as float32 [n, f].
+
+    An all-zero row (an item the model knows nothing about) stays zero, so its
+    cosine with anything is 0 rather than NaN.
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+def top_k(unit, row, k):
+    """The ``k`` rows most similar to ``row``, best first, never ``row`` itself.
+
+    ``unit`` is float32 [n, f] with unit rows. Returns ``(rows, scores)``:
+    int64 [min(k, n-1)] and float32 cosines of the same length.
+    """
+    scores = unit @ unit[row]
+    scores[row] = -np.inf
+    k = min(k, len(scores) - 1)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    top = np.argpartition(scores, len(scores) - k)[-k:]
+    # Stable sort on the negated score: ties keep a deterministic order.
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return top.astype(np.int64), scores[top]
+
+
+def co_likes(likes, row, rows):
+    """How many users liked both ``row`` and each of ``rows`` (int64 [len(rows)]).
+
+    ``likes`` is the model-major CSR [models, users] with ones.
+    """
+    shared = likes[rows] @ likes[row].T
+    return np.asarray(shared.toarray()).ravel().round().astype(np.int64)

@@ -1,0 +1,75 @@
+"""HTML pages: the gallery, a model and its neighbours, the random explorer, search."""
+
+import math
+import random
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from .model_store import current_catalog
+from .request_args import bounded_int
+from .sketchfab_urls import mid_from_url
+
+bp = Blueprint("pages", __name__)
+
+PAGE_SIZE = 48  # cards per gallery page
+DEFAULT_K = 10
+MAX_K = 100
+
+
+@bp.get("/")
+def index():
+    """The gallery, most liked first, ``?page=`` 1..last."""
+    catalog = current_catalog()
+    cards, pager = paginate(catalog, catalog.popular)
+    return render_template("index.html", cards=cards, pager=pager, total=len(catalog))
+
+
+@bp.get("/models/<mid>")
+def model(mid):
+    """One model and its ``?k=`` (1..100) most similar models."""
+    catalog = current_catalog()
+    row = catalog.row(mid)
+    if row is None:
+        abort(404, "There is no model with this id in the current data.")
+    return render_model(catalog, row)
+
+
+@bp.get("/random")
+def explore():
+    """A random model and its neighbours, with a button for another one."""
+    catalog = current_catalog()
+    response = render_model(catalog, random.randrange(len(catalog)), explorer=True)
+    return response, {"Cache-Control": "no-store"}
+
+
+@bp.get("/search")
+def search():
+    """Names containing ``?q=``; a Sketchfab model URL or a known mid goes to that model."""
+    catalog = current_catalog()
+    q = request.args.get("q", "").strip()
+    if not q:
+        return render_template("search.html", q=q, cards=[], pager=None, matches=0)
+    mid = mid_from_url(q) or (q if catalog.row(q) is not None else None)
+    if mid:
+        return redirect(url_for("pages.model", mid=mid))
+    rows = catalog.search(q)
+    cards, pager = paginate(catalog, rows)
+    return render_template("search.html", q=q, cards=cards, pager=pager, matches=len(rows))
+
+
+def render_model(catalog, row, explorer=False):
+    """The model page of ``row`` with ``?k=`` neighbours."""
+    k = bounded_int("k", DEFAULT_K, 1, MAX_K)
+    return render_template("model.html", model=catalog.card(row), similar=catalog.similar(row, k),
+                           k=k, explorer=explorer)
+
+
+def paginate(catalog, rows):
+    """Cards of ``?page=`` of ``rows`` and a pager dict (``page``, ``pages``); 404 past the end."""
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = bounded_int("page", 1, 1)
+    if page > pages:
+        abort(404, f"There are only {pages} pages.")
+    start = (page - 1) * PAGE_SIZE
+    cards = [catalog.card(row) for row in rows[start:start + PAGE_SIZE]]
+    return cards, {"page": page, "pages": pages}
