@@ -145,10 +145,10 @@ def fit_settings(args):
     """``(Params, iterations, extra meta)`` from ``--from-search`` or the flags, else the seed's best."""
     base, iterations, extra = wrmf.Params(), 22, {}
     if args.from_search:
-        best = _best_of_search(args.from_search)
+        best, baseline = _best_of_search(args.from_search)
         base = wrmf.Params(**best["params"])
         iterations = best["iterations"]
-        extra = {"search": {"path": os.path.abspath(args.from_search), "best": best}}
+        extra = {"search": {"path": os.path.abspath(args.from_search), "best": best, "baseline": baseline}}
     params = wrmf.Params(
         factors=args.factors or base.factors,
         regularization=base.regularization if args.regularization is None else args.regularization,
@@ -158,16 +158,18 @@ def fit_settings(args):
 
 
 def _best_of_search(path):
+    """``(best, baseline)`` of a RESULTS.json written by ``search``."""
     try:
         with open(path, encoding="utf-8") as f:
-            best = json.load(f)["best"]
+            results = json.load(f)
+        best = results["best"]
         best["params"] = {k: best["params"][k] for k in ("factors", "regularization", "alpha")}
         best["iterations"] = int(best["iterations"])
     except OSError as e:
         raise BadInput(f"{path}: cannot read: {e.strerror}") from None
     except (ValueError, KeyError, TypeError) as e:
         raise BadInput(f"{path}: not a search result with a best configuration ({e!r})") from None
-    return best
+    return best, results.get("baseline")
 
 
 def _run_fit(args):

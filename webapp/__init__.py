@@ -10,7 +10,7 @@ import os
 
 from flask import Flask
 
-from . import api, config, errors, model_store, pages, sketchfab, thumbnails
+from . import admin_auth, api, config, errors, model_store, pages, secret_key, sketchfab, thumbnails
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,6 +27,8 @@ def create_app(test_config=None):
     config.configure(app, test_config)
 
     errors.init_app(app)
+    secret_key.init_app(app)
+    admin_auth.init_app(app)
     model_store.init_app(app)
     sketchfab.init_app(app)
 

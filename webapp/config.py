@@ -15,6 +15,9 @@ def defaults(instance_path):
         "THUMBNAIL_CACHE": os.path.join(instance_path, "sketchfab_cache.sqlite"),
         "OFFLINE": False,
         "DATA_DIR": os.path.join(instance_path, "data"),
+        "JOBS_DIR": os.path.join(instance_path, "jobs"),
+        "ADMIN_PASSWORD_HASH": None,
+        "MAX_CONTENT_LENGTH": 256 * 1024 * 1024,  # largest likes upload, bytes
     }
 
 
@@ -29,7 +32,7 @@ def configure(app, test_config=None):
         app.config.from_prefixed_env("SKETCHREC")
     else:
         app.config.from_mapping(test_config)
-    for key in ("MODEL_PATH", "SKETCHFAB_API_URL", "THUMBNAIL_CACHE", "DATA_DIR"):
+    for key in ("MODEL_PATH", "SKETCHFAB_API_URL", "THUMBNAIL_CACHE", "DATA_DIR", "JOBS_DIR"):
         app.config[key] = str(app.config[key])
     app.config["SKETCHFAB_TIMEOUT"] = float(app.config["SKETCHFAB_TIMEOUT"])
     app.config["OFFLINE"] = as_bool(app.config["OFFLINE"], "SKETCHREC_OFFLINE")

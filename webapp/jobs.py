@@ -43,7 +43,12 @@ def paths(folder, job_id):
     return base + ".json", base + ".log", base + ".results.json"
 
 
-def create(folder, steps, candidate, active, activate_when_done, description, grid_size=1):
+def new_id():
+    """A fresh job id: UTC time (so ids sort by age) and a random suffix."""
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def create(folder, job_id, steps, candidate, active, activate_when_done, description, grid_size=1):
     """Write a queued job and return it.
 
     ``steps`` are argument lists for ``python -m training``; ``candidate`` is
@@ -51,7 +56,6 @@ def create(folder, steps, candidate, active, activate_when_done, description, gr
     configurations the search step runs (for progress).
     """
     os.makedirs(folder, exist_ok=True)
-    job_id = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     job = {
         "id": job_id, "status": "queued", "description": description, "created_at": now(),
         "started_at": None, "finished_at": None, "seconds": None,
@@ -60,7 +64,7 @@ def create(folder, steps, candidate, active, activate_when_done, description, gr
         "activated": False, "pid": None, "child_pid": None, "error": None,
         "progress": {"fraction": 0.0, "message": "queued"}, "log_tail": [],
     }
-    _save(folder, job)
+    save(folder, job)
     return job
 
 
@@ -110,7 +114,8 @@ def _valid_id(job_id):
     return bool(job_id) and all(c.isalnum() or c == "-" for c in job_id)
 
 
-def _save(folder, job):
+def save(folder, job):
+    """Write the job's state file atomically."""
     write_text(paths(folder, job["id"])[0], json.dumps(job, indent=1))
 
 
@@ -137,12 +142,12 @@ def supervise(folder, job_id):
     """Run a queued job to the end (the body of ``python -m webapp.jobs``)."""
     job = load(folder, job_id)
     job["pid"] = os.getpid()
-    _save(folder, job)
+    save(folder, job)
     signal.signal(signal.SIGTERM, _raise_cancelled)
     with open(os.path.join(folder, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         job.update(status="running", started_at=now())
-        _save(folder, job)
+        save(folder, job)
         started = time.monotonic()
         try:
             _run_steps(folder, job)
@@ -157,7 +162,7 @@ def supervise(folder, job_id):
         finally:
             job.update(finished_at=now(), seconds=round(time.monotonic() - started, 2),
                        log_tail=_log_tail(paths(folder, job_id)[1]))
-            _save(folder, job)
+            save(folder, job)
 
 
 def _raise_cancelled(signum, frame):
@@ -196,7 +201,7 @@ def _update_progress(folder, job, index, argv, log_path):
     job["progress"] = {"fraction": round((index + share) / len(job["steps"]), 4),
                        "message": f"step {index + 1}/{len(job['steps'])}, {message}"}
     job["log_tail"] = _log_tail(log_path)
-    _save(folder, job)
+    save(folder, job)
 
 
 def _configurations_done(results_path):
