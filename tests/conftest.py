@@ -1,0 +1,104 @@
+"""Fixtures for the web app tests: real models built with the training library,
+a fake Sketchfab API on 127.0.0.1 and a pytest-flask ``app``."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fake_sketchfab import FakeSketchfab
+from training import artifact, demo, wrmf
+from training.likes import file_sha256, read_likes
+from training.prepare import prepare
+from webapp import create_app
+
+HOSTILE_NAMES = ["<script>alert(1)</script>", 'Quote " & ampersand', "Plain cube", "Sphere"]
+
+
+@dataclass
+class Built:
+    """A model artifact on disk and the demo's truth about it."""
+
+    path: str
+    mids: list
+    group_of: dict
+
+
+def write_artifact(path, item_factors, mids, names, likes):
+    """Write an artifact the way ``python -m training fit`` does; ``likes`` users x models."""
+    likes = sp.csr_matrix(likes)
+    params = wrmf.Params(factors=item_factors.shape[1])
+    dataset = {"path": "test", "sha256": "0" * 64, "users": likes.shape[0],
+               "models": likes.shape[1], "likes": int(likes.nnz)}
+    meta = artifact.build_meta(params, 1, dataset)
+    artifact.save_model(path, item_factors, mids, names, likes, meta)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_model(tmp_path_factory):
+    """A small real model: demo likes (planted taste groups) fitted with WRMF, once per session."""
+    folder = tmp_path_factory.mktemp("demo")
+    likes_path = str(folder / "likes.psv")
+    generated = demo.write_demo(likes_path, seed=1, users=600, models=300)
+    prepared = prepare(read_likes(likes_path))
+    params = wrmf.Params(factors=16, regularization=0.1, alpha=50.0)
+    model = wrmf.fit(prepared.likes, params, iterations=12)
+    dataset = {"path": likes_path, "sha256": file_sha256(likes_path), "users": prepared.after.users,
+               "models": prepared.after.models, "likes": prepared.after.likes}
+    path = str(folder / "model.npz")
+    artifact.save_model(path, model.item_factors, prepared.mids, prepared.names, prepared.likes,
+                        artifact.build_meta(params, 12, dataset))
+    return Built(path, prepared.mids.tolist(), generated.group_of)
+
+
+@pytest.fixture(scope="session")
+def hostile_model(tmp_path_factory):
+    """Four hand-made models, one named ``<script>alert(1)</script>``; users 0..2 like 0 and 1."""
+    factors = np.array([[1, 0], [0.9, 0.1], [0, 1], [-1, 0]], dtype=np.float32)
+    likes = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 0, 1]], dtype=np.float32))
+    mids = ["aaa111", "bbb222", "ccc333", "ddd444"]
+    path = str(tmp_path_factory.mktemp("hostile") / "model.npz")
+    return Built(write_artifact(path, factors, mids, HOSTILE_NAMES, likes), mids, {})
+
+
+@pytest.fixture(scope="session")
+def sketchfab_server():
+    server = FakeSketchfab().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sketchfab(sketchfab_server):
+    """The fake Sketchfab API, reset: every mid answers ``ok``, no hits yet."""
+    sketchfab_server.reset()
+    return sketchfab_server
+
+
+@pytest.fixture
+def make_app(tmp_path, sketchfab):
+    """Build an app on ``model_path`` with a fresh thumbnail cache; extra config as keywords."""
+    def build(model_path, **config):
+        return create_app({
+            "TESTING": True,
+            "MODEL_PATH": model_path,
+            "THUMBNAIL_CACHE": str(tmp_path / "cache" / "sketchfab.sqlite"),
+            "SKETCHFAB_API_URL": sketchfab.url,
+            "SKETCHFAB_TIMEOUT": 0.5,
+            "OFFLINE": False,
+            **config,
+        })
+    return build
+
+
+@pytest.fixture
+def app(make_app, demo_model):
+    """The pytest-flask app: the demo model, the fake Sketchfab API."""
+    return make_app(demo_model.path)
+
+
+@pytest.fixture
+def hostile_client(make_app, hostile_model):
+    return make_app(hostile_model.path).test_client()

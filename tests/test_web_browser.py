@@ -1,0 +1,110 @@
+"""The gallery in a real browser: Debian's Chromium driven by Playwright, the app on real HTTP.
+
+Playwright cannot download its own browser here, so it launches
+``/usr/bin/chromium``. Missing Chromium skips the test, except under
+``CI=true`` where it fails. Screenshots land in ``test-artifacts/``.
+"""
+
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ALL_IMAGES_LOADED = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing (make chromium installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_url(make_app, demo_model, sketchfab):
+    """The app served over real HTTP on a free loopback port; every tenth model is 'deleted'."""
+    for mid in demo_model.mids[::10]:
+        sketchfab.modes[mid] = "404"
+    server = make_server("127.0.0.1", 0, make_app(demo_model.path), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def all_images_load(page):
+    """Scroll each (lazy) image into view, then wait until every one has a natural size."""
+    for image in page.locator("img").all():
+        image.scroll_into_view_if_needed()
+    page.wait_for_function(ALL_IMAGES_LOADED, timeout=10_000)
+    page.evaluate("window.scrollTo(0, 0)")
+
+
+def shot(page, name):
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"), full_page=True)
+
+
+def test_a_visit_from_the_gallery_to_the_explorer(browser, live_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_url + "/")
+    assert page.locator(".card").count() == 48
+    all_images_load(page)
+    shot(page, "gallery")
+
+    # Search for the noun of the most liked model ("Low-poly knight #12" -> "knight").
+    first_name = page.locator(".card-title").first.inner_text()
+    word = first_name.split()[1]
+    page.fill("input[name=q]", word)
+    page.click("form.search button")
+    page.wait_for_url("**/search?q=*")
+    titles = page.locator(".card-title").all_inner_texts()
+    assert titles and all(word.lower() in title.lower() for title in titles)
+    shot(page, "search")
+
+    page.locator(".card-title a").first.click()
+    page.wait_for_url("**/models/*")
+    model_url = page.url
+    assert page.locator(".grid .card").count() == 10
+    all_images_load(page)
+    shot(page, "model")
+
+    similar = page.locator(".grid .card-title a").first
+    similar_name = similar.inner_text()
+    similar.click()
+    page.wait_for_url("**/models/*")
+    assert page.url != model_url
+    assert page.locator("h1").inner_text() == similar_name
+    all_images_load(page)
+
+    page.goto(live_url + "/random")
+    seen = {page.locator("h1").inner_text()}
+    for _ in range(5):  # a random pick may repeat; five presses all repeating is ~1e-12
+        page.click("#another")
+        page.wait_for_load_state()
+        seen.add(page.locator("h1").inner_text())
+        if len(seen) > 1:
+            break
+    assert len(seen) > 1
+    all_images_load(page)
+    shot(page, "random")
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.goto(model_url)
+    all_images_load(phone)
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(phone, "model-phone")

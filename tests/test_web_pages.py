@@ -1,0 +1,150 @@
+"""HTML pages: gallery, model, random explorer, search, errors, escaping."""
+
+import re
+
+import pytest
+
+from webapp.pages import PAGE_SIZE
+from webapp.sketchfab_urls import mid_from_url
+
+
+def card_mids(response):
+    return re.findall(r'<img src="/thumbnails/([^"]+)"', response.get_data(as_text=True))
+
+
+def test_gallery_is_paged_most_liked_first(client, demo_model):
+    first = client.get("/")
+    assert first.status_code == 200
+    mids = card_mids(first)
+    assert len(mids) == PAGE_SIZE
+    likes = [client.get(f"/api/models/{mid}/similar?k=1").get_json()["likes"] for mid in mids]
+    assert likes == sorted(likes, reverse=True)
+    assert 'rel="next" href="/?page=2"' in first.get_data(as_text=True)
+    second = client.get("/?page=2")
+    assert set(card_mids(second)).isdisjoint(mids)
+    assert 'rel="prev" href="/?page=1"' in second.get_data(as_text=True)
+
+
+def test_cards_are_lazy_images_with_size_and_alt(client):
+    html = client.get("/").get_data(as_text=True)
+    images = re.findall(r"<img [^>]*>", html)
+    assert images and all('loading="lazy"' in i and 'width="320"' in i and 'height="180"' in i
+                          and 'alt="' in i for i in images)
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "1e3", ""])
+def test_bad_page_is_a_400_page(client, page):
+    response = client.get(f"/?page={page}")
+    assert response.status_code == 400 and response.mimetype == "text/html"
+
+
+def test_page_past_the_end_is_a_404_page(client):
+    assert client.get("/?page=999").status_code == 404
+
+
+def test_model_page_lists_similar_models(client, demo_model):
+    mid = demo_model.mids[5]
+    html = client.get(f"/models/{mid}").get_data(as_text=True)
+    similar = client.get(f"/api/models/{mid}/similar").get_json()["similar"]
+    for item in similar:
+        assert f'href="/models/{item["mid"]}"' in html
+        assert f'href="https://sketchfab.com/3d-models/{item["mid"]}"' in html
+    assert "liked both" in html and "match" in html
+
+
+def test_model_page_takes_k(client, demo_model):
+    response = client.get(f"/models/{demo_model.mids[5]}?k=3")
+    assert len(card_mids(response)) == 3
+    assert "3 similar models" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("k", ["0", "101", "abc"])
+def test_model_page_bad_k_is_a_400_page(client, demo_model, k):
+    response = client.get(f"/models/{demo_model.mids[5]}?k={k}")
+    assert response.status_code == 400 and b"k must be" in response.data
+
+
+def test_unknown_mid_is_a_friendly_404_page(client):
+    response = client.get("/models/doesnotexist")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert b"Back to the gallery" in response.data
+
+
+def test_random_shows_a_model_and_another_one_button(client):
+    response = client.get("/random")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    assert 'id="another" href="/random"' in html and "Another one" in html
+    assert len(card_mids(response)) == 10
+
+
+def test_search_matches_names_case_insensitively(client, demo_model):
+    response = client.get("/search?q=KNIGHT")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    names = re.findall(r'<h3 class="card-title"><a [^>]*>([^<]*)</a>', html)
+    assert names and all("knight" in name.lower() for name in names)
+
+
+def test_search_without_results_says_so(client):
+    assert b"No name contains" in client.get("/search?q=zzzzqqq").data
+
+
+def test_empty_search_shows_a_hint(client):
+    response = client.get("/search?q=+")
+    assert response.status_code == 200 and b"paste a Sketchfab link" in response.data
+
+
+@pytest.mark.parametrize("template", [
+    "https://sketchfab.com/3d-models/some-long-name-{mid}",
+    "https://sketchfab.com/3d-models/{mid}",
+    "https://sketchfab.com/models/{mid}",
+    "https://sketchfab.com/models/{mid}/embed?autostart=1",
+    "sketchfab.com/3d-models/name-{mid}#comments",
+    "  {mid}  ",
+])
+def test_pasted_urls_and_bare_mids_go_to_the_model(client, demo_model, template):
+    mid = demo_model.mids[7]
+    response = client.get("/search", query_string={"q": template.format(mid=mid)})
+    assert response.status_code == 302
+    assert response.location == f"/models/{mid}"
+    assert client.get(response.location).status_code == 200
+
+
+def test_a_pasted_url_of_an_unknown_model_ends_on_the_404_page(client):
+    response = client.get("/search", query_string={"q": "https://sketchfab.com/models/0123abc"},
+                          follow_redirects=True)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("text", ["knight", "https://example.com/models/abc", "sketchfab.com",
+                                  "https://sketchfab.com/search?q=car", "http://[::1"])
+def test_other_text_is_not_a_model_url(text):
+    assert mid_from_url(text) is None
+
+
+def test_hostile_names_are_escaped_everywhere(hostile_client):
+    for url in ["/", "/models/aaa111", "/models/bbb222", "/search?q=script", "/random?k=3"]:
+        html = hostile_client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in html
+    html = hostile_client.get("/models/aaa111").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'alt="&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+
+
+def test_search_query_is_escaped(client):
+    html = client.get("/search", query_string={"q": "<b>x</b>\"'"}).get_data(as_text=True)
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+@pytest.mark.parametrize("url", [
+    "/models/%00", "/models/..%2F..%2Fetc", "/models/" + "x" * 5000, "/search?q=%00%ff",
+    "/search?q=" + "%F0%9F%A6%8A" * 500, "/search?q=a&page=-5", "/search?q=a&page=99999999999",
+    "/?page=%00", "/random?k=%FF", "/api/models/%20/similar?k=", "/thumbnails/%00",
+    "/thumbnails/" + "y" * 3000, "/api/models//similar", "/search?q=https://sketchfab.com/models/%00",
+    "/search?q=https://sketchfab.com/3d-models/-", "/static/../webapp/__init__.py",
+])
+def test_nothing_a_user_types_gives_a_500(client, url):
+    assert client.get(url).status_code < 500
