@@ -86,6 +86,7 @@ def png(width, height):
 def _handler(fake):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def do_GET(self):
             model = re.fullmatch(r"/v3/models/([^/?]+)", self.path)
