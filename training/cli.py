@@ -12,7 +12,8 @@ import time
 
 from tqdm import tqdm
 
-from . import artifact, demo, fetch, wrmf
+from . import artifact, demo, fetch, search, svg_plot, wrmf
+from .atomic import write_text
 from .errors import BadInput
 from .likes import file_sha256, read_likes
 from .prepare import prepare
@@ -44,7 +45,8 @@ def build_parser():
     """The parser with all subcommands; each sets ``run`` to its function."""
     parser = Parser(prog="python -m training", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(required=True, metavar="SUBCOMMAND", parser_class=Parser)
-    for register in (_demo_parser, _fetch_parser, _prepare_parser, _fit_parser):
+    for register in (_demo_parser, _fetch_parser, _prepare_parser, _fit_parser, _search_parser,
+                     _plot_parser):
         register(sub)
     return parser
 
@@ -191,4 +193,83 @@ def _run_fit(args):
     artifact.save_model(args.out, model.item_factors, prepared.mids, prepared.names, prepared.likes, meta)
     print(f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
           f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s")
+    print(f"Wrote {args.out}")
+
+
+def comma_list(item_type):
+    """argparse type: comma-separated values of ``item_type``, as a tuple."""
+    def parse(text):
+        try:
+            return tuple(item_type(item) for item in text.split(","))
+        except argparse.ArgumentTypeError as e:
+            raise argparse.ArgumentTypeError(f"in {text!r}: {e}") from None
+    return parse
+
+
+def epoch_range(text):
+    """argparse type: ``start:stop:step`` as Python's range, increasing and starting at 1 or more."""
+    try:
+        epochs = range(*(int(part) for part in text.split(":")))
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not start:stop:step") from None
+    if not epochs or epochs.start < 1 or epochs.step < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} gives no increasing epochs >= 1")
+    return epochs
+
+
+def fraction(text):
+    """argparse type: a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not in (0, 1]")
+    return value
+
+
+def _search_parser(sub):
+    p = sub.add_parser("search", help="grid search with learning curves; writes RESULTS.json")
+    likes_arguments(p)
+    grid, split = search.Grid(), search.SplitSettings()
+    p.add_argument("--out", required=True, metavar="RESULTS.json")
+    p.add_argument("--factors", type=comma_list(positive_int), default=grid.factors)
+    p.add_argument("--regularization", type=comma_list(non_negative_float), default=grid.regularization)
+    p.add_argument("--alpha", type=comma_list(non_negative_float), default=grid.alpha)
+    p.add_argument("--epochs", type=epoch_range, default=search.SEED_EPOCHS,
+                   help="start:stop:step as Python's range (default 2:40:2)")
+    p.add_argument("--k", type=positive_int, default=split.k, help="p@k's k")
+    p.add_argument("--split-count", type=positive_int, default=split.split_count,
+                   help="likes moved to test per test user")
+    p.add_argument("--fraction", type=fraction, default=split.fraction, help="share of all users tested")
+    p.add_argument("--seed", type=int, default=split.seed)
+    p.add_argument("--resume", action="store_true", help="skip configurations already in --out")
+    p.set_defaults(run=_run_search)
+
+
+def _run_search(args):
+    prepared = load_prepared(args)
+    search.grid_search(
+        prepared,
+        search.dataset_summary(args.likes, prepared),
+        args.out,
+        grid=search.Grid(args.factors, args.regularization, args.alpha),
+        epochs=args.epochs,
+        settings=search.SplitSettings(args.k, args.split_count, args.fraction, args.seed),
+        resume=args.resume,
+        progress=sys.stderr.isatty(),
+    )
+    print(f"Wrote {args.out}")
+
+
+def _plot_parser(sub):
+    p = sub.add_parser("plot", help="the best learning curve and all test p@k traces as SVG")
+    p.add_argument("results", metavar="RESULTS.json")
+    p.add_argument("--out", required=True, metavar="CURVES.svg")
+    p.set_defaults(run=_run_plot)
+
+
+def _run_plot(args):
+    results = search.read_results(args.results)
+    write_text(args.out, svg_plot.curves_svg(results) + "\n")
     print(f"Wrote {args.out}")
