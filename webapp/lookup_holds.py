@@ -34,7 +34,3 @@ class LookupHolds:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO lookup_holds (key, until) VALUES (?, ?)",
                              (key, time.time() + seconds))
-
-    def close(self):
-        with self._lock:
-            self._db.close()
