@@ -10,7 +10,7 @@ import os
 
 from flask import Flask
 
-from . import admin_auth, api, config, errors, model_store, pages, secret_key, sketchfab, thumbnails
+from . import admin, admin_auth, api, config, errors, model_store, pages, secret_key, sketchfab, thumbnails
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,4 +35,6 @@ def create_app(test_config=None):
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(thumbnails.bp)
+    if admin_auth.admin_enabled(app):  # without a password hash the admin routes do not exist
+        app.register_blueprint(admin.bp)
     return app

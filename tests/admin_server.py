@@ -1,0 +1,86 @@
+"""A real Sketchrec server for the admin tests: gunicorn, 2 workers, on 127.0.0.1.
+
+Configured only through ``SKETCHREC_*`` variables, as an operator would, with
+its model, data, jobs and secret key in a temporary folder.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+from werkzeug.security import generate_password_hash
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASSWORD = "correct horse battery staple"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AdminServer:
+    """gunicorn serving ``webapp:create_app()``; ``url``, ``model_path``, ``data_dir``, ``session()``."""
+
+    def __init__(self, folder, model, likes, max_upload=1_000_000):
+        self.folder = folder
+        self.model_path = os.path.join(folder, "models", "active.npz")
+        self.data_dir = os.path.join(folder, "data")
+        os.makedirs(os.path.dirname(self.model_path))
+        os.makedirs(self.data_dir)
+        shutil.copyfile(model, self.model_path)
+        shutil.copyfile(likes, os.path.join(self.data_dir, "likes.psv"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "SKETCHREC_MODEL_PATH": self.model_path,
+            "SKETCHREC_DATA_DIR": self.data_dir,
+            "SKETCHREC_JOBS_DIR": os.path.join(folder, "jobs"),
+            "SKETCHREC_THUMBNAIL_CACHE": os.path.join(folder, "cache.sqlite"),
+            "SKETCHREC_OFFLINE": "true",
+            "SKETCHREC_SECRET_KEY": "test-secret-" + os.path.basename(folder),
+            "SKETCHREC_ADMIN_PASSWORD_HASH": generate_password_hash(PASSWORD),
+            "SKETCHREC_MAX_CONTENT_LENGTH": str(max_upload),
+        }
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
+             "--log-level", "warning", "webapp:create_app()"],
+            cwd=ROOT, env=self.env, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not come up")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+
+    def session(self, password=PASSWORD):
+        """A requests session logged in as admin (basic auth), keeping the session cookie."""
+        s = requests.Session()
+        s.auth = ("admin", password)
+        return s
+
+
+def csrf_token(session, url):
+    """The CSRF token of the admin page's forms."""
+    page = session.get(url + "/admin", timeout=10)
+    page.raise_for_status()
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)

@@ -1,0 +1,184 @@
+"""The admin retrain page: likes files, uploads, retrain jobs, activation and rollback.
+
+Registered only while an admin password hash is configured, so the routes
+404 otherwise. Every route needs basic auth; every POST a CSRF token.
+"""
+
+import argparse
+import json
+import os
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, url_for)
+
+from training.cli import non_negative_float, positive_int
+from training.errors import BadInput
+from training.svg_plot import curves_svg
+
+from . import activation, jobs, likes_files
+from .admin_auth import auth
+from .model_store import ModelUnavailable, current_catalog
+from .retrain import Request
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@auth.login_required
+def require_admin():
+    """Basic auth for every admin route (the decorator answers 401 itself)."""
+
+
+def jobs_dir():
+    return current_app.config["JOBS_DIR"]
+
+
+def models_dir():
+    """Candidates live beside the active model (``instance/models`` by default)."""
+    return os.path.dirname(os.path.abspath(current_app.config["MODEL_PATH"]))
+
+
+@bp.get("")
+def index():
+    """The active model, likes files, upload and retrain forms, the job history."""
+    return render_template(
+        "admin.html", active=_active_model(), files=likes_files.list_files(current_app.config["DATA_DIR"]),
+        jobs=jobs.all_jobs(jobs_dir()), can_roll_back=activation.can_roll_back(current_app.config["MODEL_PATH"]),
+        max_upload=current_app.config["MAX_CONTENT_LENGTH"])
+
+
+@bp.post("/upload")
+def upload():
+    """Save an uploaded likes file if the loader accepts it; show its one-line error if not."""
+    stream = request.files.get("likes")
+    if not stream or not stream.filename:
+        flash("Choose a likes file to upload.", "error")
+        return redirect(url_for(".index"), 303)
+    try:
+        name, prepared = likes_files.save_upload(current_app.config["DATA_DIR"], stream)
+    except BadInput as e:
+        flash(f"Upload rejected: {e}", "error")
+        return redirect(url_for(".index"), 303)
+    flash(f"Saved {name}: {prepared.after.users} users, {prepared.after.models} models, "
+          f"{prepared.after.likes} likes after thresholding.", "ok")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/jobs")
+def start_job():
+    """Queue a retrain from the form and start its process."""
+    try:
+        retrain = _retrain_request(request.form)
+    except ValueError as e:
+        flash(f"Retrain not started: {e}", "error")
+        return redirect(url_for(".index"), 303)
+    folder, job_id = jobs_dir(), jobs.new_id()
+    candidate = os.path.join(models_dir(), f"{job_id}.npz")
+    jobs.create(folder, job_id, retrain.steps(jobs.paths(folder, job_id)[2], candidate), candidate,
+                active=current_app.config["MODEL_PATH"],
+                activate_when_done=request.form.get("activate") == "on",
+                description=f"{retrain.describe()} on {os.path.basename(retrain.likes_path)}",
+                grid_size=retrain.grid_size())
+    jobs.start(folder, job_id)
+    return redirect(url_for(".job_page", job_id=job_id), 303)
+
+
+def _retrain_request(form):
+    path = likes_files.resolve(current_app.config["DATA_DIR"], form.get("likes", ""))
+    if path is None:
+        raise ValueError("choose one of the listed likes files")
+    if form.get("mode") == "tune":
+        return Request(path, tune=True)
+    try:
+        return Request(path, tune=False, factors=positive_int(form.get("factors", "")),
+                       regularization=non_negative_float(form.get("regularization", "")),
+                       alpha=non_negative_float(form.get("alpha", "")),
+                       iterations=positive_int(form.get("iterations", "")))
+    except argparse.ArgumentTypeError as e:
+        raise ValueError(str(e)) from None
+
+
+@bp.get("/jobs/<job_id>")
+def job_page(job_id):
+    """A job's progress, log tail, learning curves and metrics (refreshes itself while running)."""
+    job = _job_or_404(job_id)
+    results = _results(job)
+    return render_template("admin_job.html", job=job, results=results,
+                           curves=curves_svg(results) if results and results.get("curves") else None,
+                           active=_active_model())
+
+
+@bp.get("/jobs/<job_id>.json")
+def job_json(job_id):
+    """The job's state and its best metrics so far, for the page's polling."""
+    job = _job_or_404(job_id)
+    results = _results(job) or {}
+    return jsonify(job=job, best=results.get("best"), baseline=results.get("baseline"))
+
+
+@bp.get("/jobs/<job_id>/curves.svg")
+def job_curves(job_id):
+    """The learning curves so far as an SVG image."""
+    results = _results(_job_or_404(job_id))
+    if not results or not results.get("curves"):
+        abort(404, "No learning curves yet.")
+    return current_app.response_class(curves_svg(results), mimetype="image/svg+xml",
+                                      headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/jobs/<job_id>/activate")
+def activate(job_id):
+    """Make the job's candidate model the active one."""
+    job = _job_or_404(job_id)
+    if job["status"] != "succeeded":
+        abort(409, "Only a finished job's model can be activated.")
+    try:
+        activation.activate(current_app.config["MODEL_PATH"], job["candidate"])
+    except (BadInput, OSError) as e:
+        flash(f"Not activated: {e}", "error")
+    else:
+        flash(f"Activated the model of job {job_id}.", "ok")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel(job_id):
+    """Stop a queued or running job."""
+    jobs.cancel(jobs_dir(), _job_or_404(job_id)["id"])
+    flash(f"Cancelled job {job_id}.", "ok")
+    return redirect(url_for(".job_page", job_id=job_id), 303)
+
+
+@bp.post("/rollback")
+def rollback():
+    """Return to the model that was active before the last activation."""
+    try:
+        activation.roll_back(current_app.config["MODEL_PATH"])
+    except OSError as e:
+        flash(f"Not rolled back: {e}", "error")
+    else:
+        flash("Rolled back to the previous model.", "ok")
+    return redirect(url_for(".index"), 303)
+
+
+def _job_or_404(job_id):
+    try:
+        return jobs.load(jobs_dir(), job_id)
+    except (FileNotFoundError, ValueError):
+        abort(404, f"No job {job_id}.")
+
+
+def _results(job):
+    try:
+        with open(job["results"], encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _active_model():
+    """The serving catalog, or None while there is none."""
+    try:
+        return current_catalog()
+    except ModelUnavailable:
+        return None

@@ -1,0 +1,54 @@
+"""What a retrain job runs: ``python -m training`` steps for "tune first" or chosen parameters.
+
+Every job evaluates before it fits, so each candidate model comes with test
+p@k and the popularity baseline to compare against: "tune first" runs a small
+grid search and fits the best; chosen parameters run a one-configuration
+search (a learning curve up to the chosen iterations) and fit those.
+"""
+
+from dataclasses import dataclass
+
+TUNE_GRID = {"factors": "20,40,80", "regularization": "0.01,0.1,1", "alpha": "10,50,100"}
+TUNE_EPOCHS = "2:24:2"
+
+
+@dataclass
+class Request:
+    """A retrain as the admin asked for it; ``params`` is None for "tune first"."""
+
+    likes_path: str
+    tune: bool
+    factors: int = 40
+    regularization: float = 0.1
+    alpha: float = 50.0
+    iterations: int = 22
+
+    def grid_size(self):
+        """Number of configurations the search step runs."""
+        if not self.tune:
+            return 1
+        size = 1
+        for values in TUNE_GRID.values():
+            size *= len(values.split(","))
+        return size
+
+    def describe(self):
+        """One line for the job list."""
+        if self.tune:
+            return f"tune ({self.grid_size()} configurations) and fit"
+        return (f"fit {self.factors} factors, regularization {self.regularization:g}, "
+                f"alpha {self.alpha:g}, {self.iterations} iterations")
+
+    def steps(self, results_path, candidate_path):
+        """Argument lists for ``python -m training``: a search, then a fit from it."""
+        if self.tune:
+            grid = [f"--{key}={values}" for key, values in TUNE_GRID.items()]
+            epochs, fit_extra = TUNE_EPOCHS, []
+        else:
+            grid = [f"--factors={self.factors}", f"--regularization={self.regularization!r}",
+                    f"--alpha={self.alpha!r}"]
+            epochs, fit_extra = f"1:{self.iterations + 1}:1", [f"--iterations={self.iterations}"]
+        search = ["search", self.likes_path, f"--out={results_path}", *grid, f"--epochs={epochs}"]
+        fit = ["fit", self.likes_path, f"--out={candidate_path}", f"--from-search={results_path}",
+               *fit_extra]
+        return [search, fit]
