@@ -8,6 +8,7 @@ import pytest
 
 from conftest import write_artifact
 from training.likes import file_sha256
+from webapp.model_store import current_catalog
 from webapp.neighbours import normalise, top_k
 
 
@@ -137,3 +138,12 @@ def test_zero_vectors_score_zero_not_nan():
     unit = normalise(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]]))
     rows, scores = top_k(unit, 0, 2)
     assert np.all(scores == 0) and len(rows) == 2
+
+
+def test_co_likes_match_set_intersections(app):
+    catalog = current_catalog()  # pytest-flask pushes a request context of ``app``
+    likes = catalog.likes_by_model
+    users = [set(likes.indices[likes.indptr[r]:likes.indptr[r + 1]]) for r in range(len(catalog))]
+    for row in range(0, len(catalog), 37):
+        for item in catalog.similar(row, 20):
+            assert item["co_likes"] == len(users[row] & users[catalog.row(item["mid"])])
