@@ -13,6 +13,7 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
 
 from training.cli import non_negative_float, positive_int
 from training.errors import BadInput
+from training.likes import file_sha256
 from training.svg_plot import curves_svg
 
 from . import activation, jobs, likes_files
@@ -103,9 +104,10 @@ def job_page(job_id):
     """A job's progress, log tail, learning curves and metrics (refreshes itself while running)."""
     job = _job_or_404(job_id)
     results = _results(job)
+    active = _active_model()
     return render_template("admin_job.html", job=job, results=results,
                            curves=curves_svg(results) if results and results.get("curves") else None,
-                           active=_active_model())
+                           active=active, serving=_is_serving(job, active))
 
 
 @bp.get("/jobs/<job_id>.json")
@@ -174,6 +176,16 @@ def _results(job):
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+def _is_serving(job, active):
+    """True when the job's candidate is the model being served."""
+    if active is None or job["status"] != "succeeded":
+        return False
+    try:
+        return file_sha256(job["candidate"]) == active.sha256
+    except OSError:
+        return False
 
 
 def _active_model():

@@ -19,9 +19,11 @@ csrf = CSRFProtect()
 
 
 def init_app(app):
-    """CSRF protection for the whole app and the ``flask admin-password`` command."""
+    """CSRF protection for the whole app, the ``flask admin-password`` command, ``admin_enabled`` in templates."""
     csrf.init_app(app)
     app.cli.add_command(admin_password)
+    enabled = admin_enabled(app)
+    app.context_processor(lambda: {"admin_enabled": enabled})
 
 
 def admin_enabled(app):
