@@ -42,6 +42,7 @@ class Evaluation:
         self.users = split.users
         self.train = _preference(split.train[split.users])
         self.test = _preference(split.test[split.users])
+        self.popularity = metrics.popularity_scores(split.train)
         self.k = k
 
     def __call__(self, epoch, user_factors, item_factors):
@@ -60,10 +61,9 @@ class Evaluation:
                               metrics.mse(x, y, self.train, gram), metrics.mse(x, y, self.test, gram))
 
     def popularity_patk(self):
-        """Test p@k of ranking the models a user has not liked by train likes, most first."""
+        """Test p@k of offering each test user the unliked models with the most train likes."""
         ones = np.ones((len(self.users), 1))
-        popularity = metrics.popularity_scores(self.train)[:, None]
-        return metrics.precision_at_k(ones, popularity, self.train, self.test, self.k)[1]
+        return metrics.precision_at_k(ones, self.popularity[:, None], self.train, self.test, self.k)[1]
 
 
 def _preference(likes):

@@ -1,0 +1,138 @@
+"""p@k and MSE: tiny hand-computed cases, brute force on random ones, the popularity baseline."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from training import metrics
+from training.learning_curve import Evaluation
+from training.split import Split
+
+
+def csr(rows, shape):
+    """CSR with ones at ``rows[u]`` columns of row u."""
+    dense = np.zeros(shape)
+    for u, cols in enumerate(rows):
+        dense[u, cols] = 1
+    return sp.csr_matrix(dense)
+
+
+def brute_precision(x, y, relevant, k, exclude=None):
+    """The seed's way: dense scores, argsort per user, set intersection."""
+    scores = x @ y.T
+    if exclude is not None:
+        scores[exclude.toarray() != 0] = -np.inf
+    relevant = relevant.toarray()
+    return np.mean([len(set(np.argsort(-s)[:k]) & set(np.flatnonzero(r))) / k
+                    for s, r in zip(scores, relevant)])
+
+
+def test_precision_hand_computed():
+    # User 0 ranks models 0 > 1 > 2 > 3, user 1 the reverse.
+    x = np.array([[1.0], [-1.0]])
+    y = np.array([[4.0], [3.0], [2.0], [1.0]])
+    train = csr([[0], [3]], (2, 4))
+    test = csr([[2], [0]], (2, 4))
+    # Train top 2: {0, 1} and {3, 2}: one hit each -> 0.5.
+    # Test top 2 without train likes: {1, 2} (hit 2) and {2, 1} (no hit) -> 0.25;
+    # ranking all models would give user 0 {0, 1}: no hit.
+    assert metrics.precision_at_k(x, y, train, test, k=2) == (0.5, 0.25)
+
+
+@pytest.mark.parametrize("seed, users, models, k, batch, workers",
+                         [(0, 50, 40, 5, 64, 2), (1, 37, 333, 3, 4, 2), (2, 10, 97, 7, 3, 1)])
+def test_precision_equals_brute_force(seed, users, models, k, batch, workers):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((users, 6)).astype(np.float32)
+    y = rng.standard_normal((models, 6)).astype(np.float32)
+    liked = sp.random(users, models, density=0.2, random_state=seed, format="csr")
+    moved = sp.random(users, models, density=0.1, random_state=seed + 100, format="csr")
+    train = liked - liked.multiply(moved != 0)
+    train.eliminate_zeros()
+    test = (moved != 0).astype(np.float64) - (liked != 0).multiply(moved != 0)
+    test.eliminate_zeros()
+    got = metrics.precision_at_k(x, y, train, test, k, batch=batch, workers=workers)
+    want = (brute_precision(x, y, train, k), brute_precision(x, y, test, k, exclude=train))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("columns, k", [(32 * 5, 5), (32 * 40, 5), (32 * 9, 1), (32 * 12, 12)])
+def test_top_k_finds_the_largest(columns, k):
+    rng = np.random.default_rng(columns + k)
+    scores = rng.permutation(columns * 6).reshape(6, columns).astype(np.float32)
+    before = scores.copy()
+    top = metrics.top_k(scores, k)
+    np.testing.assert_array_equal(np.sort(top, axis=1), np.sort(np.argsort(-scores, axis=1)[:, :k], axis=1))
+    np.testing.assert_array_equal(scores, before)
+
+
+def test_top_k_when_the_best_share_a_group():
+    # 160 columns make 5 groups, column c in group c mod 5: the top 5 all sit in group 0.
+    scores = np.zeros((1, 160), dtype=np.float32)
+    scores[0, [0, 5, 10, 15, 20]] = [5, 4, 3, 2, 1]
+    assert sorted(metrics.top_k(scores, 5)[0]) == [0, 5, 10, 15, 20]
+
+
+def test_mse_hand_computed():
+    x = np.array([[1.0, 0.0]])
+    y = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 0.0]])
+    observed = sp.csr_matrix(np.array([[1.0, 0.0, 1.0]]))
+    # Predictions 1, 0, 2: errors 0, 0, 1 over 3 cells.
+    assert metrics.mse(x, y, observed) == pytest.approx(1 / 3, rel=1e-15)
+
+
+@pytest.mark.parametrize("seed, scale", [(0, 1.0), (1, 0.01), (2, 30.0), (3, 1.0), (4, 1000.0)])
+def test_closed_form_mse_equals_brute_force(seed, scale):
+    rng = np.random.default_rng(seed)
+    users, models, f = rng.integers(1, 60), rng.integers(1, 90), rng.integers(1, 25)
+    x = (rng.standard_normal((users, f)) * scale).astype(np.float32)
+    y = (rng.standard_normal((models, f)) * scale).astype(np.float32)
+    observed = sp.random(users, models, density=0.15, random_state=seed, format="csr")
+    observed.data = rng.integers(1, 4, size=observed.nnz).astype(np.float64)
+    dense = observed.toarray() - x.astype(np.float64) @ y.astype(np.float64).T
+    brute = np.mean(dense ** 2)
+    closed = metrics.mse(x, y, observed)
+    assert abs(closed - brute) / brute < 1e-9, (closed, brute)
+    gram = metrics.item_gram(y)
+    assert metrics.mse(x, y, observed, gram) == closed
+
+
+def small_split():
+    """Four users, six models; users 0 and 2 are tested."""
+    train = csr([[0, 1], [0, 1, 2], [0, 3], [0, 1, 2, 4]], (4, 6))
+    test = csr([[2], [], [5], []], (4, 6))
+    return Split(train=train, test=test, users=np.array([0, 2]))
+
+
+def test_popularity_baseline_hand_computed():
+    # Train likes per model over all users: 4, 3, 2, 1, 1, 0.
+    np.testing.assert_array_equal(metrics.popularity_scores(small_split().train), [4, 3, 2, 1, 1, 0])
+    # User 0 (liked 0, 1) is offered model 2: a test hit. User 2 (liked 0, 3) is
+    # offered model 1; its test like is 5: a miss.
+    assert Evaluation(small_split(), k=1).popularity_patk() == 0.5
+
+
+def test_evaluation_reports_nan_for_non_finite_factors():
+    ev = Evaluation(small_split(), k=2)
+    x = np.ones((4, 2), dtype=np.float32)
+    y = np.ones((6, 2), dtype=np.float32)
+    assert not np.isnan(ev(3, x, y).mse_test)
+    x[2, 1] = np.inf
+    checkpoint = ev(3, x, y)
+    assert checkpoint.epoch == 3
+    assert all(np.isnan(v) for v in (checkpoint.patk_train, checkpoint.patk_test,
+                                     checkpoint.mse_train, checkpoint.mse_test))
+
+
+def test_evaluation_scores_only_the_test_users():
+    ev = Evaluation(small_split(), k=1)
+    x = np.zeros((4, 1), dtype=np.float32)
+    x[[0, 2]] = 1.0
+    y = np.array([[0], [0], [3], [0], [0], [9]], dtype=np.float32)
+    checkpoint = ev(1, x, y)
+    # Both test users rank model 5 first: a test hit for user 2 only; no train hit.
+    assert (checkpoint.patk_train, checkpoint.patk_test) == (0.0, 0.5)
+    # MSE over the 2 x 6 cells of the test users' rows against their train likes:
+    # predictions [0, 0, 3, 0, 0, 9]; user 0 liked models 0, 1 and user 2 models 0, 3.
+    want_train = ((1 + 1 + 9 + 81) + (1 + 9 + 1 + 81)) / 12
+    assert checkpoint.mse_train == pytest.approx(want_train, rel=1e-12)

@@ -1,0 +1,78 @@
+"""The SVG figures: well-formed, both panels, broken traces for diverged fits, the CLI."""
+
+import copy
+import xml.etree.ElementTree as ET
+
+from search_fixtures import demo_likes, demo_search, run_training  # noqa: F401
+from training.svg_plot import curves_svg
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parse(svg):
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg"
+    return root
+
+
+def texts(root):
+    return [t.text for t in root.iter(f"{SVG}text")]
+
+
+def test_both_figures_from_a_real_search(demo_search):
+    _, results = demo_search
+    root = parse(curves_svg(results))
+    words = texts(root)
+    assert "Best learning curve" in words and "Grid-search p@k traces" in words
+    best = results["best"]
+    p = best["params"]
+    assert f"factors {p['factors']}, regularization {p['regularization']:g}, alpha {p['alpha']:g}" in words
+    assert f"{best['patk_test']:.4f} at {best['iterations']}" in words
+    assert f"popularity {results['baseline']['popularity_patk_test']:.4f}" in words
+    # One trace in the left panel, one per configuration on the right.
+    assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"])
+    assert words.count("Test p@5") == 2
+
+
+def test_every_point_is_inside_the_figure(demo_search):
+    _, results = demo_search
+    root = parse(curves_svg(results))
+    width, height = (float(v) for v in root.get("viewBox").split()[2:])
+    for line in root.iter(f"{SVG}polyline"):
+        for point in line.get("points").split():
+            x, y = map(float, point.split(","))
+            assert 0 <= x <= width and 0 <= y <= height
+
+
+def test_missing_values_break_a_trace(demo_search):
+    _, results = demo_search
+    broken = copy.deepcopy(results)
+    broken["curves"][-1]["patk"]["test"][2] = None
+    broken["curves"][-2]["patk"]["test"] = [None] * len(broken["curves"][-2]["epochs"])
+    root = parse(curves_svg(broken))
+    # The last curve splits in two; the all-missing one draws nothing.
+    assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"])
+    assert "7 configurations, darker is better" in texts(root)
+
+
+def test_no_finite_curve_gives_a_message():
+    results = {"split": {"k": 5}, "baseline": {"popularity_patk_test": 0.01}, "best": None,
+               "curves": [{"params": {"factors": 1, "regularization": 0.0, "alpha": 1.0}, "epochs": [2],
+                           "patk": {"train": [None], "test": [None]}, "mse": {"train": [None], "test": [None]}}]}
+    assert "No configuration has a finite test p@k yet." in texts(parse(curves_svg(results)))
+
+
+def test_cli_writes_the_svg_and_rejects_other_files(demo_search, tmp_path):
+    path, results = demo_search
+    out = tmp_path / "curves.svg"
+    done = run_training("plot", path, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8") == curves_svg(results) + "\n"
+
+    not_results = tmp_path / "other.json"
+    not_results.write_text('{"curves": []}', encoding="utf-8")
+    for bad, message in ((not_results, "not a RESULTS.json written by search"),
+                         (tmp_path / "missing.json", "cannot read")):
+        done = run_training("plot", bad, "--out", tmp_path / "bad.svg")
+        assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "bad.svg").exists()

@@ -1,0 +1,207 @@
+"""Grid search: RESULTS.json schema, best pick, the demo beating popularity, --resume, the CLI."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from implicit.recommender_base import ModelFitError
+
+from search_fixtures import ROOT, SMALL_EPOCHS, demo_likes, demo_search, run_training, small_likes  # noqa: F401
+from training import wrmf
+from training.artifact import load_model
+from training.likes import file_sha256, read_likes
+from training.prepare import prepare
+from training.search import Grid, SplitSettings, best_configuration, dataset_summary, grid_search
+
+CLI_GRID = ["--factors", "8,16", "--regularization", "0.1", "--alpha", "10,40", "--epochs", "2:8:2"]
+
+
+def strict_json(path):
+    """Parse JSON refusing NaN and Infinity, which are not JSON."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f, parse_constant=refuse)
+
+
+def test_results_follow_the_contract_schema(demo_search, demo_likes):
+    path, results = demo_search
+    on_disk = strict_json(path)
+    assert on_disk == results
+    assert set(on_disk) >= {"dataset", "split", "baseline", "curves", "best"}
+    dataset = on_disk["dataset"]
+    assert dataset["sha256"] == file_sha256(str(demo_likes))
+    assert all(isinstance(dataset[key], int) for key in ("users", "models", "likes", "duplicates_dropped"))
+    assert isinstance(dataset["path"], str)
+    assert on_disk["split"] == {"k": 5, "split_count": 5, "fraction": 0.2, "seed": 0,
+                                "test_users": int(0.2 * dataset["users"])}
+    assert isinstance(on_disk["baseline"]["popularity_patk_test"], float)
+    assert len(on_disk["curves"]) == 8
+    params = [(c["params"]["factors"], c["params"]["regularization"], c["params"]["alpha"])
+              for c in on_disk["curves"]]
+    assert params == [(f, r, a) for f in (20, 40) for r in (0.1, 10.0) for a in (10.0, 50.0)]
+    for curve in on_disk["curves"]:
+        assert isinstance(curve["params"]["factors"], int)
+        assert curve["epochs"] == [2, 4, 6, 8, 10]
+        for metric in ("patk", "mse"):
+            for part in ("train", "test"):
+                values = curve[metric][part]
+                assert len(values) == 5 and all(isinstance(v, float) for v in values)
+        assert all(0 <= v <= 1 for v in curve["patk"]["train"] + curve["patk"]["test"])
+        assert curve["seconds"] == pytest.approx(curve["fit_seconds"] + curve["eval_seconds"], abs=0.002)
+    best = on_disk["best"]
+    assert set(best) == {"params", "iterations", "patk_test"}
+    assert best["iterations"] in SMALL_EPOCHS
+
+
+def test_best_is_the_highest_test_patk(demo_search):
+    _, results = demo_search
+    highest = max(max(c["patk"]["test"]) for c in results["curves"])
+    assert results["best"]["patk_test"] == highest
+    curve = next(c for c in results["curves"] if c["params"] == results["best"]["params"])
+    assert curve["patk"]["test"][curve["epochs"].index(results["best"]["iterations"])] == highest
+
+
+def test_on_the_demo_the_best_beats_popularity_twice(demo_search):
+    _, results = demo_search
+    assert results["best"]["patk_test"] >= 2 * results["baseline"]["popularity_patk_test"]
+
+
+def curve(factors, epochs, test):
+    return {"params": {"factors": factors, "regularization": 0.1, "alpha": 1.0}, "epochs": epochs,
+            "patk": {"train": test, "test": test}, "mse": {"train": test, "test": test}}
+
+
+def test_best_ties_go_to_fewer_iterations_then_the_earlier_curve():
+    curves = [curve(10, [2, 4, 6], [0.1, 0.3, 0.3]), curve(20, [2, 4, 6], [None, 0.2, 0.3]),
+              curve(30, [2, 4, 6], [0.1, 0.3, None])]
+    assert best_configuration(curves) == {"params": curves[0]["params"], "iterations": 4, "patk_test": 0.3}
+    assert best_configuration([curve(10, [2], [None])]) is None
+
+
+def test_a_diverged_fit_is_recorded_and_the_grid_goes_on(demo_likes, tmp_path, monkeypatch):
+    real_train = wrmf.WRMF.train
+
+    def train(self, likes, iterations, confidence_matrix=None):
+        if self.params.factors == 20 and self.iterations >= 4:
+            raise ModelFitError("NaN encountered in factors")
+        return real_train(self, likes, iterations, confidence_matrix)
+
+    monkeypatch.setattr(wrmf.WRMF, "train", train)
+    prepared = prepare(read_likes(str(demo_likes)))
+    path = tmp_path / "grid.json"
+    lines = []
+    results = grid_search(prepared, dataset_summary(str(demo_likes), prepared), str(path),
+                          grid=Grid(factors=(20, 30), regularization=(0.1,), alpha=(10.0,)),
+                          epochs=range(2, 9, 2), echo=lines.append)
+    diverged, fine = strict_json(path)["curves"]
+    assert diverged["patk"]["test"][:2] == results["curves"][0]["patk"]["test"][:2]
+    assert diverged["patk"]["test"][2:] == [None, None] and diverged["mse"]["train"][2:] == [None, None]
+    assert "after 4 iterations" in diverged["error"]
+    assert None not in fine["patk"]["test"] and "error" not in fine
+    assert any("ALS diverged" in line for line in lines)
+    assert any("|    nan     |" in line for line in lines)
+
+
+def test_cli_prints_the_seed_table_and_fit_uses_the_best(small_likes, tmp_path):
+    out = tmp_path / "runs" / "grid.json"
+    done = run_training("search", small_likes, "--out", out, *CLI_GRID)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = "|   epochs   | p@k train  |  p@k test  | mse train  |  mse test  |"
+    assert lines.count(header) == 4
+    assert "factors: 16 | regularization: 0.1 | alpha: 40" in lines
+    assert "+============+============+============+============+============+" in lines
+    assert sum(line.startswith("|     6      |") for line in lines) == 4
+    assert any(line.startswith("Pick: factors ") for line in lines)
+    results = strict_json(out)
+
+    model_path = tmp_path / "model.npz"
+    fitted = run_training("fit", small_likes, "--out", model_path, "--from-search", out)
+    assert fitted.returncode == 0, fitted.stderr
+    meta = load_model(str(model_path)).meta
+    assert meta["params"] == {**results["best"]["params"], "iterations": results["best"]["iterations"]}
+
+
+def test_resume_skips_finished_configurations_and_gives_the_same_results(small_likes, tmp_path):
+    full = tmp_path / "full.json"
+    assert run_training("search", small_likes, "--out", full, *CLI_GRID).returncode == 0
+    complete = strict_json(full)
+
+    # An interruption after the first two configurations leaves them on disk.
+    partial = tmp_path / "partial.json"
+    interrupted = dict(complete, curves=complete["curves"][:2], best=None)
+    partial.write_text(json.dumps(interrupted), encoding="utf-8")
+    resumed = run_training("search", small_likes, "--out", partial, "--resume", *CLI_GRID)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"Resuming {partial}: 2 configurations done" in resumed.stdout
+    assert resumed.stdout.count("factors: ") == 2  # only the two missing ones ran
+    after = strict_json(partial)
+    assert after["curves"][:2] == complete["curves"][:2]  # kept as they were, seconds included
+    strip = [{k: v for k, v in c.items() if not k.endswith("seconds")} for c in after["curves"]]
+    assert strip == [{k: v for k, v in c.items() if not k.endswith("seconds")} for c in complete["curves"]]
+    assert after["best"] == complete["best"]
+
+
+def test_resume_after_a_real_interrupt(small_likes, tmp_path):
+    out = tmp_path / "grid.json"
+    grid = ["--factors", "8,12,16,20,24,28", "--regularization", "0.1", "--alpha", "10", "--epochs", "2:24:2"]
+    child = subprocess.Popen([sys.executable, "-m", "training", "search", str(small_likes), "--out", str(out),
+                              *grid], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not out.exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted"
+    done = len(strict_json(out)["curves"])
+    assert 1 <= done < 6
+
+    resumed = run_training("search", small_likes, "--out", out, "--resume", *grid)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.count("factors: ") == 6 - done
+    assert [c["params"]["factors"] for c in strict_json(out)["curves"]] == [8, 12, 16, 20, 24, 28]
+
+
+@pytest.mark.parametrize("change, what", [(["--seed", "1"], "split settings"),
+                                          (["--epochs", "2:10:2"], "epochs"),
+                                          (["--min-user-likes", "8"], "likes or thresholds")])
+def test_resume_refuses_other_settings(small_likes, tmp_path, change, what):
+    out = tmp_path / "grid.json"
+    first = ["--factors", "8", "--regularization", "0.1", "--alpha", "10", "--epochs", "2:6:2"]
+    assert run_training("search", small_likes, "--out", out, *first).returncode == 0
+    before = out.read_bytes()
+    args = first + change
+    done = run_training("search", small_likes, "--out", out, "--resume", *args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and f"cannot resume: it was run with other {what}" in done.stderr
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "5:2:1"], "gives no increasing epochs"),
+    (["--epochs", "0:4:2"], "gives no increasing epochs"),
+    (["--epochs", "2-4"], "is not start:stop:step"),
+    (["--factors", "10,x"], "is not an integer"),
+    (["--regularization", "-1"], "is not a finite number >= 0"),
+    (["--fraction", "0"], "is not in (0, 1]"),
+    (["--fraction", "1.0", "--split-count", "50"], "not enough users with >= 100 likes"),
+])
+def test_bad_arguments_exit_2_with_one_line(small_likes, tmp_path, args, message):
+    done = run_training("search", small_likes, "--out", tmp_path / "r.json", *args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_default_grid_is_the_seeds():
+    grid = Grid()
+    assert len(grid.configurations()) == 180
+    assert grid.configurations()[:2] == [wrmf.Params(10, 0.0, 1.0), wrmf.Params(10, 0.0, 10.0)]
+    assert list(np.unique([p.regularization for p in grid.configurations()])) == [0, 1e-5, 1e-3, 0.1, 10, 100]
+    assert SplitSettings() == SplitSettings(k=5, split_count=5, fraction=0.2, seed=0)
