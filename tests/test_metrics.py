@@ -40,7 +40,8 @@ def test_precision_hand_computed():
 
 
 @pytest.mark.parametrize("seed, users, models, k, batch, workers",
-                         [(0, 50, 40, 5, 64, 2), (1, 37, 333, 3, 4, 2), (2, 10, 97, 7, 3, 1)])
+                         [(0, 50, 40, 5, None, 2), (1, 37, 333, 3, 4, 2), (2, 10, 97, 7, 3, 1),
+                          (3, 200, 900, 5, 64, 2)])
 def test_precision_equals_brute_force(seed, users, models, k, batch, workers):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((users, 6)).astype(np.float32)

@@ -51,8 +51,8 @@ class Evaluation:
         if not (np.isfinite(x).all() and np.isfinite(y).all()):
             return Checkpoint(epoch, NAN, NAN, NAN, NAN)
         # BLAS threads spin while waiting for each other and stall when other
-        # work shares the cores (10x slower measured); precision_at_k runs
-        # its own threads instead.
+        # work shares the cores (10x slower measured on 2 cores);
+        # precision_at_k runs its own threads instead.
         with threadpool_limits(1, "blas"):
             patk_train, patk_test = metrics.precision_at_k(x, y, self.train, self.test, self.k)
             x, y = x.astype(np.float64), y.astype(np.float64)
@@ -63,7 +63,8 @@ class Evaluation:
     def popularity_patk(self):
         """Test p@k of offering each test user the unliked models with the most train likes."""
         ones = np.ones((len(self.users), 1))
-        return metrics.precision_at_k(ones, self.popularity[:, None], self.train, self.test, self.k)[1]
+        with threadpool_limits(1, "blas"):
+            return metrics.precision_at_k(ones, self.popularity[:, None], self.train, self.test, self.k)[1]
 
 
 def _preference(likes):

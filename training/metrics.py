@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
-# Users scored at once: 64 x 25k float32 scores (6 MB) stay in cache between
-# the passes top_k and the hit count make over them.
+# Users scored at once: at least 64 (64 x 25k float32 scores, 6 MB, stay in
+# cache between the passes over them), 2 per factor above 32 factors, where
+# the matrix product dominates and runs faster on taller blocks (measured).
 BATCH_USERS = 64
 # Threads scoring batches: the two cores of the machine Sketchrec is tuned on.
 WORKERS = 2
@@ -57,35 +58,69 @@ def _largest(values, k):
     return top
 
 
-def precision_at_k(user_vectors, item_vectors, train, test, k, batch=BATCH_USERS, workers=WORKERS):
+def precision_at_k(user_vectors, item_vectors, train, test, k, batch=None, workers=WORKERS):
     """``(p@k train, p@k test)`` averaged over the rows of ``user_vectors``.
 
     ``user_vectors`` float [users, f] and ``item_vectors`` float [models, f];
     ``train``/``test`` users x models CSR (same rows) of liked models. Train
     p@k ranks every model (as the seed does); test p@k ranks only the models
     a user did not like in ``train``. A top-k model counts when it is stored
-    in the matrix, whatever its value. Batches of users run on ``workers``
-    threads (numpy releases the GIL); call with BLAS limited to one thread,
-    which on a shared machine is faster than BLAS's own threads.
+    in the matrix, whatever its value. Batches of ``batch`` users (default
+    :func:`batch_users`) run on ``workers`` threads (numpy releases the GIL);
+    call with BLAS limited to one thread, which on a shared machine is faster
+    than BLAS's own threads.
+
+    One pass over the scores serves both: the top k over all models is the
+    top k of the train likes together with the k best models not liked.
     """
-    train, test = sp.csr_matrix(train), sp.csr_matrix(test)
+    batch = batch or batch_users(item_vectors.shape[1])
+    train, test = _sorted(train), _sorted(test)
     items = _padded(item_vectors, k)
-    models = item_vectors.shape[0]
+    models, width = item_vectors.shape[0], items.shape[0]
 
     def hits(start):
         stop = min(start + batch, user_vectors.shape[0])
         scores = user_vectors[start:stop] @ items.T
         scores[:, models:] = -np.inf
-        marker = np.zeros(scores.shape, dtype=bool)
         liked = _cells(train, start, stop)
-        hits_train = _hits(top_k(scores, k), liked, marker)
+        liked_scores = scores[liked]
         scores[liked] = -np.inf
-        return hits_train, _hits(top_k(scores, k), _cells(test, start, stop), marker)
+        unliked_top = top_k(scores, k)
+        unliked_scores = np.take_along_axis(scores, unliked_top, axis=1)
+        return (_liked_in_top_k(liked[0], liked_scores, unliked_scores, k),
+                _hits(unliked_top, _cells(test, start, stop), width))
 
     with ThreadPoolExecutor(workers) as pool:
         counts = np.array(list(pool.map(hits, range(0, user_vectors.shape[0], batch))), dtype=np.int64)
     hits_train, hits_test = counts.reshape(-1, 2).sum(axis=0) / (user_vectors.shape[0] * k)
     return float(hits_train), float(hits_test)
+
+
+def batch_users(factors):
+    """Users scored at once for ``factors`` latent factors (see :data:`BATCH_USERS`)."""
+    return max(BATCH_USERS, 2 * factors)
+
+
+def _liked_in_top_k(liked_rows, liked_scores, unliked_scores, k):
+    """How many liked models rank among their row's ``k`` best of all models.
+
+    ``liked_rows``/``liked_scores`` [likes] give each liked model's row and
+    score; ``unliked_scores`` [rows, k] the k best scores of models not
+    liked. Ranks within the union of the two, per row, by sorting.
+    """
+    unliked_rows = np.repeat(np.arange(unliked_scores.shape[0]), k)
+    rows = np.concatenate([liked_rows, unliked_rows])
+    values = np.concatenate([liked_scores, unliked_scores.ravel()])
+    order = np.lexsort((-values, rows))
+    sorted_rows = rows[order]
+    rank = np.arange(len(order)) - np.searchsorted(sorted_rows, sorted_rows)
+    return int(np.count_nonzero((order < len(liked_rows)) & (rank < k)))
+
+
+def _sorted(matrix):
+    """``matrix`` as CSR with sorted column indices (a copy only if they were not)."""
+    matrix = sp.csr_matrix(matrix)
+    return matrix if matrix.has_sorted_indices else matrix.sorted_indices()
 
 
 def _padded(item_vectors, k):
@@ -97,18 +132,20 @@ def _padded(item_vectors, k):
 
 
 def _cells(matrix, start, stop):
-    """Stored cells of CSR rows ``start:stop`` as an index pair (row - start, column)."""
+    """Stored cells of CSR rows ``start:stop`` as an index pair (row - start, column), row-major."""
     lo, hi = matrix.indptr[start], matrix.indptr[stop]
     rows = np.repeat(np.arange(stop - start), np.diff(matrix.indptr[start:stop + 1]))
     return rows, matrix.indices[lo:hi]
 
 
-def _hits(top, cells, marker):
-    """How many cells (r, top[r, j]) are among ``cells``; ``marker`` is all-False scratch, kept so."""
-    marker[cells] = True
-    hits = int(marker[np.arange(top.shape[0])[:, None], top].sum())
-    marker[cells] = False
-    return hits
+def _hits(top, cells, width):
+    """How many cells (r, top[r, j]) are among ``cells`` (row-major, sorted columns)."""
+    stored = cells[0] * width + cells[1]  # increasing
+    if not len(stored):
+        return 0
+    wanted = (np.arange(top.shape[0])[:, None] * width + top).ravel()
+    found = np.take(stored, np.searchsorted(stored, wanted), mode="clip")
+    return int(np.count_nonzero(found == wanted))
 
 
 def item_gram(item_vectors):
