@@ -122,16 +122,24 @@ def test_without_a_model_api_and_pages_answer_503(make_app, tmp_path):
     assert page.status_code == 503 and b"No model yet" in page.data
 
 
-def test_top_k_matches_a_full_sort():
-    rng = np.random.default_rng(0)
-    unit = normalise(rng.normal(size=(2000, 40)))
-    for row in (0, 7, 1999):
-        rows, scores = top_k(unit, row, 25)
+@pytest.mark.parametrize("n, k", [(2000, 25), (2000, 100), (30, 10), (5, 4)])
+def test_top_k_matches_a_full_sort(n, k):
+    rng = np.random.default_rng(n)
+    unit = normalise(rng.normal(size=(n, 40)))
+    for row in (0, 3, n - 1):
+        rows, scores = top_k(unit, row, k)
         full = unit @ unit[row]
         full[row] = -np.inf
-        expected = np.argsort(-full, kind="stable")[:25]
+        expected = np.argsort(-full, kind="stable")[:k]
         assert rows.tolist() == expected.tolist()
         assert np.allclose(scores, full[expected])
+
+
+def test_equal_scores_are_ordered_by_row():
+    unit = normalise(np.array([[1.0, 0.0]] * 100))
+    rows, scores = top_k(unit, 50, 10)
+    assert len(rows) == 10 and 50 not in rows.tolist()
+    assert rows.tolist() == sorted(rows.tolist()) and np.all(scores == scores[0])
 
 
 def test_zero_vectors_score_zero_not_nan():

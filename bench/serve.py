@@ -1,0 +1,238 @@
+"""Benchmark serving at the seed's size (25k models x 40 factors).
+
+Usage: ``.venv/bin/python bench/serve.py [--requests 3000] [--threads 8] [--rounds 3]``
+
+1. Neighbour queries in-process: ``top_k`` alone and the whole ``similar``
+   (top-k, co-likes, dicts) on a random artifact of the seed's size.
+2. HTTP throughput of ``/api/models/<mid>/similar`` against ``/healthz`` on
+   one gunicorn server (2 workers), driven by a bounded loopback load
+   generator: a thread pool with one keep-alive session per thread and a
+   fixed number of requests; rounds alternate between the two routes.
+3. Warm-cache ``/thumbnails/<mid>`` latency (a 302 from the SQLite cache,
+   after one look-up each against the fake Sketchfab API), against
+   ``/healthz`` latency measured the same way.
+
+Prints a Markdown table and writes bench/out/serve.json. Timings are never
+asserted; comparisons are ratios within one run.
+"""
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import requests
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "bench", "out")
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+
+from fake_sketchfab import FakeSketchfab  # noqa: E402
+from training import artifact, wrmf  # noqa: E402
+from webapp.model_store import ModelStore  # noqa: E402
+from webapp.neighbours import top_k  # noqa: E402
+
+MODELS, FACTORS, USERS, DENSITY = 25_000, 40, 15_000, 0.0014  # the seed after thresholding
+
+
+def seed_sized_artifact(path, seed=0):
+    """Random item vectors and likes of the seed's size, written as a real artifact."""
+    rng = np.random.default_rng(seed)
+    likes = sp.random(USERS, MODELS, density=DENSITY, format="csr", dtype=np.float32, random_state=rng)
+    likes.data[:] = 1
+    mids = [f"{i:032x}" for i in rng.integers(0, 2**62, size=MODELS)]
+    names = [f"Model {i}" for i in range(MODELS)]
+    dataset = {"path": "random", "sha256": "", "users": USERS, "models": MODELS, "likes": int(likes.nnz)}
+    meta = artifact.build_meta(wrmf.Params(factors=FACTORS), 1, dataset)
+    artifact.save_model(path, rng.normal(size=(MODELS, FACTORS)), mids, names, likes, meta)
+    return mids
+
+
+def micro_seconds(samples):
+    """Median, p99 and mean of seconds, in µs."""
+    ordered = sorted(samples)
+    return {"median_us": 1e6 * statistics.median(ordered),
+            "p99_us": 1e6 * ordered[int(0.99 * (len(ordered) - 1))],
+            "mean_us": 1e6 * statistics.fmean(ordered)}
+
+
+def time_queries(catalog, queries, rng):
+    """Per-query times of ``top_k(k=10)`` and of ``similar(k=10)`` on random rows."""
+    rows = rng.integers(len(catalog), size=queries)
+    result = {}
+    for name, query in (("top_k", lambda r: top_k(catalog.unit, r, 10)),
+                        ("similar", lambda r: catalog.similar(r, 10))):
+        for r in rows[:50]:
+            query(r)  # warm caches and BLAS
+        times = []
+        for r in rows:
+            started = time.perf_counter()
+            query(r)
+            times.append(time.perf_counter() - started)
+        result[name] = micro_seconds(times)
+    return result
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(model_path, api_url, cache_path, port):
+    """gunicorn with 2 gthread workers (keep-alive), the app configured by environment.
+
+    Returns ``(process, command line)``; the caller waits with :func:`wait_until_up`.
+    """
+    env = {**os.environ, "SKETCHREC_MODEL_PATH": model_path, "SKETCHREC_SKETCHFAB_API_URL": api_url,
+           "SKETCHREC_THUMBNAIL_CACHE": cache_path, "SKETCHREC_OFFLINE": "false"}
+    command = [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--workers", "2",
+               "--worker-class", "gthread", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+               "--log-level", "warning", "webapp:create_app()"]
+    return subprocess.Popen(command, cwd=ROOT, env=env), " ".join(command[1:])
+
+
+def wait_until_up(base, seconds=60):
+    """Poll ``/healthz`` until it answers 200 (workers load the model first)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=5).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not come up")
+
+
+def throughput(urls, threads):
+    """Requests per second for fetching every URL once with ``threads`` keep-alive sessions."""
+    local = threading.local()
+
+    def fetch(url):
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        response = local.session.get(url, allow_redirects=False)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: {response.status_code}")
+
+    with ThreadPoolExecutor(threads) as pool:
+        started = time.perf_counter()
+        list(pool.map(fetch, urls))
+        return len(urls) / (time.perf_counter() - started)
+
+
+def latencies(session, urls, status):
+    """Sequential per-request times of ``urls`` (one keep-alive session)."""
+    times = []
+    for url in urls:
+        started = time.perf_counter()
+        response = session.get(url, allow_redirects=False)
+        times.append(time.perf_counter() - started)
+        if response.status_code != status:
+            raise RuntimeError(f"{url}: {response.status_code}")
+    return times
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per throughput round")
+    parser.add_argument("--threads", type=int, default=8, help="load generator threads")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per route")
+    parser.add_argument("--queries", type=int, default=2000, help="in-process neighbour queries")
+    args = parser.parse_args(argv)
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(1)
+
+    model_path = os.path.join(OUT, "serve_model.npz")
+    mids = seed_sized_artifact(model_path)
+    catalog = ModelStore(model_path).get()
+    threadpool_limits(limits=1, user_api="blas")  # as the app does in each server process
+    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "processor": platform.processor() or platform.machine()},
+              "size": {"models": len(catalog), "factors": catalog.factors,
+                       "likes": int(catalog.likes_by_model.nnz)},
+              "queries": time_queries(catalog, args.queries, rng)}
+
+    fake = FakeSketchfab().start()
+    cache_path = os.path.join(OUT, "serve_thumbnails.sqlite")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(cache_path + suffix):
+            os.remove(cache_path + suffix)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server, command = start_gunicorn(model_path, fake.url, cache_path, port)
+    try:
+        wait_until_up(base)
+        similar_urls = [f"{base}/api/models/{mids[i]}/similar?k=10"
+                        for i in rng.integers(len(mids), size=args.requests)]
+        health_urls = [f"{base}/healthz"] * args.requests
+        throughput(health_urls[:300] + similar_urls[:300], args.threads)  # warm-up
+        rates = {"healthz": [], "similar": []}
+        for _ in range(args.rounds):
+            rates["healthz"].append(throughput(health_urls, args.threads))
+            rates["similar"].append(throughput(similar_urls, args.threads))
+        medians = {route: statistics.median(r) for route, r in rates.items()}
+        # Each round's pair ran back to back, so its ratio shares the machine's state.
+        paired = [s / h for s, h in zip(rates["similar"], rates["healthz"])]
+        report["http"] = {"command": f"gunicorn {command}", "threads": args.threads,
+                          "requests_per_round": args.requests, "rounds": args.rounds,
+                          "rates": rates, "median_rps": medians, "paired_ratios": paired,
+                          "ratio_similar_to_healthz": statistics.median(paired)}
+
+        thumb_urls = [f"{base}/thumbnails/{mid}" for mid in mids[:200]]
+        session = requests.Session()
+        cold = latencies(session, thumb_urls, 302)  # one API look-up each, then cached
+        hits_after_cold = len(fake.hits)
+        warm = latencies(session, thumb_urls * 5, 302)
+        health = latencies(session, [f"{base}/healthz"] * len(warm), 200)
+        report["thumbnails"] = {"cold": micro_seconds(cold), "warm": micro_seconds(warm),
+                                "healthz": micro_seconds(health),
+                                "api_calls": {"cold": hits_after_cold, "warm": len(fake.hits) - hits_after_cold},
+                                "ratio_warm_to_healthz": statistics.median(warm) / statistics.median(health)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        fake.stop()
+
+    with open(os.path.join(OUT, "serve.json"), "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+    print_table(report)
+
+
+def print_table(r):
+    q, h, t = r["queries"], r["http"], r["thumbnails"]
+    print(f"Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}; "
+          f"{r['size']['models']} models x {r['size']['factors']} factors, {r['size']['likes']} likes")
+    print("\n| measure | median | p99 | mean |\n| --- | --- | --- | --- |")
+    for name in ("top_k", "similar"):
+        print(f"| {name}(k=10), in-process | {q[name]['median_us']:.0f} µs | {q[name]['p99_us']:.0f} µs "
+              f"| {q[name]['mean_us']:.0f} µs |")
+    for name in ("cold", "warm", "healthz"):
+        label = {"cold": "/thumbnails cold (fake API)", "warm": "/thumbnails warm (SQLite cache)",
+                 "healthz": "/healthz, same client"}[name]
+        print(f"| {label} | {t[name]['median_us']:.0f} µs | {t[name]['p99_us']:.0f} µs "
+              f"| {t[name]['mean_us']:.0f} µs |")
+    print(f"\nThumbnail API calls: {t['api_calls']['cold']} cold, {t['api_calls']['warm']} warm; "
+          f"warm / healthz latency ratio {t['ratio_warm_to_healthz']:.2f}")
+    print(f"\nHTTP ({h['command']}; {h['threads']} client threads, {h['requests_per_round']} requests "
+          f"x {h['rounds']} rounds each):")
+    for route in ("healthz", "similar"):
+        rates = ", ".join(f"{x:.0f}" for x in h["rates"][route])
+        print(f"- {route}: median {h['median_rps'][route]:.0f} req/s (rounds: {rates})")
+    pairs = ", ".join(f"{x:.2f}" for x in h["paired_ratios"])
+    print(f"- ratio similar / healthz: median {h['ratio_similar_to_healthz']:.2f} (rounds: {pairs})")
+
+
+if __name__ == "__main__":
+    main()
