@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 DEMO_LIKES := instance/data/demo_likes.psv
 DEMO_MODEL := instance/models/active.npz
+DEMO_SEARCH := instance/demo_search.json
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -19,9 +20,12 @@ $(STAMP): requirements.txt
 $(DEMO_LIKES): | $(STAMP)
 	$(PY) -m training demo --out $(DEMO_LIKES)
 
-# The demo model is built only when no model is configured and none exists yet.
+# The demo model is built only when no model is configured and none exists yet:
+# a learning curve at the seed's best parameters (so the model comes with test
+# p@k and the popularity baseline), then a fit on all likes.
 $(DEMO_MODEL): | $(DEMO_LIKES)
-	$(PY) -m training fit $(DEMO_LIKES) --out $(DEMO_MODEL)
+	$(PY) -m training search $(DEMO_LIKES) --out $(DEMO_SEARCH) --factors 40 --regularization 0.1 --alpha 50 --epochs 2:24:2 > /dev/null
+	$(PY) -m training fit $(DEMO_LIKES) --out $(DEMO_MODEL) --from-search $(DEMO_SEARCH)
 
 demo: $(STAMP)
 	@if [ -z "$$SKETCHREC_MODEL_PATH" ]; then $(MAKE) --no-print-directory $(DEMO_MODEL); fi
