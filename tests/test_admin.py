@@ -181,3 +181,17 @@ def test_admin_password_command_prints_a_hash_that_checks():
     result = app.test_cli_runner().invoke(args=["admin-password"], input="s3cret\ns3cret\n")
     assert result.exit_code == 0, result.output
     assert check_password_hash(result.output.strip().splitlines()[-1], "s3cret")
+
+
+def test_jobs_run_one_at_a_time_and_can_be_cancelled(server, admin):
+    first = start_job(server, admin, mode="tune")
+    second = start_job(server, admin, mode="params", factors="8", regularization="0.1", alpha="10",
+                       iterations="3")
+    wait_for(server, admin, first, lambda j: j["status"] == "running")
+    assert admin.get(f"{server.url}/admin/jobs/{second}.json", timeout=10).json()["job"]["status"] == "queued"
+    assert post(admin, server, f"/admin/jobs/{first}/cancel").status_code == 303
+    cancelled = wait_for(server, admin, first, lambda j: j["status"] not in jobs.ACTIVE)
+    assert cancelled["status"] == "failed" and cancelled["error"] == "cancelled"
+    done = wait_for(server, admin, second, lambda j: j["status"] not in jobs.ACTIVE)
+    assert done["status"] == "succeeded" and done["activated"]
+    assert post(admin, server, "/admin/rollback").status_code == 303
