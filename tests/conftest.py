@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from browser import launch_chromium
 from fake_sketchfab import FakeSketchfab
 from training import artifact, demo, wrmf
 from training.likes import file_sha256, read_likes
@@ -102,3 +103,9 @@ def app(make_app, demo_model):
 @pytest.fixture
 def hostile_client(make_app, hostile_model):
     return make_app(hostile_model.path).test_client()
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian Chromium through Playwright (skipped when missing, failed under CI=true)."""
+    yield from launch_chromium()

@@ -4,7 +4,7 @@ import os
 
 import pytest
 from admin_server import PASSWORD, AdminServer
-from test_web_browser import browser, shot  # noqa: F401  (the shared Chromium fixture)
+from browser import shot
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def server(tmp_path, demo_model):
     server.stop()
 
 
-def test_operator_retrains_from_the_browser(browser, server):  # noqa: F811
+def test_operator_retrains_from_the_browser(browser, server):
     context = browser.new_context(http_credentials={"username": "admin", "password": PASSWORD},
                                   viewport={"width": 1100, "height": 900})
     page = context.new_page()

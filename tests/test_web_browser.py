@@ -5,32 +5,13 @@ Playwright cannot download its own browser here, so it launches
 ``CI=true`` where it fails. Screenshots land in ``test-artifacts/``.
 """
 
-import os
 import threading
 
 import pytest
+from browser import shot
 from werkzeug.serving import make_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ALL_IMAGES_LOADED = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing (make chromium installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -52,11 +33,6 @@ def all_images_load(page):
         image.scroll_into_view_if_needed()
     page.wait_for_function(ALL_IMAGES_LOADED, timeout=10_000)
     page.evaluate("window.scrollTo(0, 0)")
-
-
-def shot(page, name):
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"), full_page=True)
 
 
 def test_a_visit_from_the_gallery_to_the_explorer(browser, live_url):
