@@ -13,6 +13,7 @@ import time
 from tqdm import tqdm
 
 from . import artifact, demo, fetch, search, svg_plot, wrmf
+from .arg_types import comma_list, epoch_range, fraction, non_negative_float, positive_int
 from .atomic import write_text
 from .errors import BadInput
 from .likes import file_sha256, read_likes
@@ -69,28 +70,6 @@ def load_prepared(args, echo=print):
     for line in prepared.report():
         echo(line)
     return prepared
-
-
-def positive_int(text):
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not positive")
-    return value
-
-
-def non_negative_float(text):
-    """argparse type: a finite float >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number >= 0")
-    return value
 
 
 def _demo_parser(sub):
@@ -194,38 +173,6 @@ def _run_fit(args):
     print(f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
           f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s")
     print(f"Wrote {args.out}")
-
-
-def comma_list(item_type):
-    """argparse type: comma-separated values of ``item_type``, as a tuple."""
-    def parse(text):
-        try:
-            return tuple(item_type(item) for item in text.split(","))
-        except argparse.ArgumentTypeError as e:
-            raise argparse.ArgumentTypeError(f"in {text!r}: {e}") from None
-    return parse
-
-
-def epoch_range(text):
-    """argparse type: ``start:stop:step`` as Python's range, increasing and starting at 1 or more."""
-    try:
-        epochs = range(*(int(part) for part in text.split(":")))
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not start:stop:step") from None
-    if not epochs or epochs.start < 1 or epochs.step < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} gives no increasing epochs >= 1")
-    return epochs
-
-
-def fraction(text):
-    """argparse type: a number in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not in (0, 1]")
-    return value
 
 
 def _search_parser(sub):

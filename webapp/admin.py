@@ -11,7 +11,7 @@ import os
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
                    request, url_for)
 
-from training.cli import non_negative_float, positive_int
+from training.arg_types import non_negative_float, positive_int
 from training.errors import BadInput
 from training.likes import file_sha256
 from training.svg_plot import curves_svg
