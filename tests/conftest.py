@@ -1,5 +1,6 @@
-"""Fixtures for the web app tests: real models built with the training library,
-a fake Sketchfab API on 127.0.0.1 and a pytest-flask ``app``."""
+"""Shared fixtures: demo likes and a real small search, real models built with the
+training library, a fake Sketchfab API on 127.0.0.1, a pytest-flask ``app`` and
+headless Chromium."""
 
 from dataclasses import dataclass
 
@@ -9,9 +10,12 @@ import scipy.sparse as sp
 
 from browser import launch_chromium
 from fake_sketchfab import FakeSketchfab
+from training_helpers import SMALL_EPOCHS, SMALL_GRID
+
 from training import artifact, demo, wrmf
 from training.likes import file_sha256, read_likes
 from training.prepare import prepare
+from training.search import SplitSettings, dataset_summary, grid_search
 from webapp import create_app
 
 HOSTILE_NAMES = ["<script>alert(1)</script>", 'Quote " & ampersand', "Plain cube", "Sphere"]
@@ -109,3 +113,30 @@ def hostile_client(make_app, hostile_model):
 def browser():
     """Headless Debian Chromium through Playwright (skipped when missing, failed under CI=true)."""
     yield from launch_chromium()
+
+
+@pytest.fixture(scope="session")
+def demo_likes(tmp_path_factory):
+    """The default demo likes file (3000 users x 2000 models), as ``make run`` builds it."""
+    path = tmp_path_factory.mktemp("demo") / "demo.psv"
+    demo.write_demo(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_likes(tmp_path_factory):
+    """A smaller demo likes file (800 users x 500 models) for command-line runs."""
+    path = tmp_path_factory.mktemp("small") / "small.psv"
+    demo.write_demo(str(path), seed=3, users=800, models=500)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_search(demo_likes, tmp_path_factory):
+    """``(path, results)`` of an 8-configuration search on the demo likes."""
+    path = tmp_path_factory.mktemp("search") / "grid.json"
+    prepared = prepare(read_likes(str(demo_likes)))
+    results = grid_search(prepared, dataset_summary(str(demo_likes), prepared), str(path),
+                          grid=SMALL_GRID, epochs=SMALL_EPOCHS, settings=SplitSettings(),
+                          echo=lambda line: None)
+    return path, results

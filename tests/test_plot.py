@@ -3,7 +3,7 @@
 import copy
 import xml.etree.ElementTree as ET
 
-from search_fixtures import demo_likes, demo_search, run_training  # noqa: F401
+from training_helpers import run_training
 from training.svg_plot import curves_svg
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from implicit.recommender_base import ModelFitError
 
-from search_fixtures import ROOT, SMALL_EPOCHS, demo_likes, demo_search, run_training, small_likes  # noqa: F401
+from training_helpers import ROOT, SMALL_EPOCHS, run_training
 from training import wrmf
 from training.artifact import load_model
 from training.likes import file_sha256, read_likes

@@ -2,20 +2,12 @@
 
 import hashlib
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from training_helpers import run_training as run
 
 from training.artifact import load_model
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "training", *map(str, args)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")

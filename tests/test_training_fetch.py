@@ -5,7 +5,7 @@ import os
 import threading
 
 import pytest
-from test_training_cli import run
+from training_helpers import run_training as run
 
 from training.errors import BadInput
 from training.fetch import fetch

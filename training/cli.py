@@ -16,7 +16,7 @@ from . import artifact, demo, fetch, search, svg_plot, wrmf
 from .arg_types import comma_list, epoch_range, fraction, non_negative_float, positive_int
 from .atomic import write_text
 from .errors import BadInput
-from .likes import file_sha256, read_likes
+from .likes import read_likes
 from .prepare import prepare
 
 
@@ -160,14 +160,7 @@ def _run_fit(args):
     with tqdm(total=iterations, desc="ALS", unit="it", disable=not sys.stderr.isatty()) as bar:
         model = wrmf.fit(prepared.likes, params, iterations, args.seed, on_iteration=lambda _: bar.update())
     seconds = time.perf_counter() - started
-    dataset = {
-        "path": os.path.abspath(args.likes),
-        "sha256": file_sha256(args.likes),
-        "users": prepared.after.users,
-        "models": prepared.after.models,
-        "likes": prepared.after.likes,
-        "duplicates_dropped": prepared.duplicates,
-    }
+    dataset = search.dataset_summary(args.likes, prepared)
     meta = artifact.build_meta(params, iterations, dataset, fit_seconds=round(seconds, 3), **extra)
     artifact.save_model(args.out, model.item_factors, prepared.mids, prepared.names, prepared.likes, meta)
     print(f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
