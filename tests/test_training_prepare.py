@@ -1,8 +1,7 @@
 """Deduplication, iterative thresholding and the confidence matrix."""
 
-import itertools
-
 import numpy as np
+from training_helpers import write_grid
 
 from training.confidence import confidence
 from training.likes import read_likes, write_likes
@@ -56,11 +55,6 @@ def test_threshold_matches_the_seeds_loop_on_random_likes():
         assert set(zip(u[keep].tolist(), m[keep].tolist())) == naive_threshold(unique, 4, 3)
 
 
-def write_grid(path, users, models, extra=()):
-    rows = [(f"name {m}", f"m{m}", f"u{u}") for u, m in itertools.product(range(users), range(models))]
-    write_likes(path, rows + list(extra))
-
-
 def test_duplicates_are_counted_and_dropped(tmp_path):
     path = str(tmp_path / "likes.psv")
     write_grid(path, 6, 6, extra=[("name 0", "m0", "u0")] * 3 + [("renamed", "m1", "u2")])
@@ -94,3 +88,4 @@ def test_confidence_is_one_plus_alpha_times_d(tmp_path):
         assert c.dtype == np.float32
         np.testing.assert_array_equal(c.toarray(), np.where(d > 0, 1 + alpha * d, 0).astype(np.float32))
     assert d[0, 0] == 1 and d[1, 2] == 4
+

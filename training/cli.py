@@ -157,8 +157,11 @@ def _run_fit(args):
     params, iterations, extra = fit_settings(args)
     prepared = load_prepared(args)
     started = time.perf_counter()
-    with tqdm(total=iterations, desc="ALS", unit="it", disable=not sys.stderr.isatty()) as bar:
-        model = wrmf.fit(prepared.likes, params, iterations, args.seed, on_iteration=lambda _: bar.update())
+    if sys.stderr.isatty():
+        with tqdm(total=iterations, desc="ALS", unit="it") as bar:
+            model = wrmf.fit(prepared.likes, params, iterations, args.seed, lambda _: bar.update())
+    else:
+        model = wrmf.fit(prepared.likes, params, iterations, args.seed)
     seconds = time.perf_counter() - started
     dataset = search.dataset_summary(args.likes, prepared)
     meta = artifact.build_meta(params, iterations, dataset, fit_seconds=round(seconds, 3), **extra)
