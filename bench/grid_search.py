@@ -38,8 +38,8 @@ from prepare import seed_scale_demo  # noqa: E402  (bench/prepare.py)
 
 from training.learning_curve import Evaluation  # noqa: E402
 from training.likes import read_likes  # noqa: E402
-from training.prepare import prepare  # noqa: E402
-from training.search import SEED_EPOCHS, Grid, SplitSettings, dataset_summary, grid_search  # noqa: E402
+from training.prepare import dataset_summary, prepare  # noqa: E402
+from training.search import SEED_EPOCHS, Grid, SplitSettings, grid_search  # noqa: E402
 from training.split import split_likes  # noqa: E402
 from training.wrmf import Params, fit  # noqa: E402
 

@@ -13,9 +13,9 @@ from fake_sketchfab import FakeSketchfab
 from training_helpers import SMALL_EPOCHS, SMALL_GRID
 
 from training import artifact, demo, wrmf
-from training.likes import file_sha256, read_likes
-from training.prepare import prepare
-from training.search import SplitSettings, dataset_summary, grid_search
+from training.likes import read_likes
+from training.prepare import dataset_summary, prepare
+from training.search import SplitSettings, grid_search
 from webapp import create_app
 
 HOSTILE_NAMES = ["<script>alert(1)</script>", 'Quote " & ampersand', "Plain cube", "Sphere"]
@@ -50,8 +50,7 @@ def demo_model(tmp_path_factory):
     prepared = prepare(read_likes(likes_path))
     params = wrmf.Params(factors=16, regularization=0.1, alpha=50.0)
     model = wrmf.fit(prepared.likes, params, iterations=12)
-    dataset = {"path": likes_path, "sha256": file_sha256(likes_path), "users": prepared.after.users,
-               "models": prepared.after.models, "likes": prepared.after.likes}
+    dataset = dataset_summary(likes_path, prepared)
     path = str(folder / "model.npz")
     artifact.save_model(path, model.item_factors, prepared.mids, prepared.names, prepared.likes,
                         artifact.build_meta(params, 12, dataset))

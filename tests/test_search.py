@@ -14,8 +14,8 @@ from training_helpers import ROOT, SMALL_EPOCHS, run_training
 from training import wrmf
 from training.artifact import load_model
 from training.likes import file_sha256, read_likes
-from training.prepare import prepare
-from training.search import Grid, SplitSettings, best_configuration, dataset_summary, grid_search
+from training.prepare import dataset_summary, prepare
+from training.search import Grid, SplitSettings, best_configuration, grid_search
 
 CLI_GRID = ["--factors", "8,16", "--regularization", "0.1", "--alpha", "10,40", "--epochs", "2:8:2"]
 

@@ -5,7 +5,6 @@ status 2; nothing that existed before (a model, a download) is touched then.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -17,7 +16,7 @@ from .arg_types import comma_list, epoch_range, fraction, non_negative_float, po
 from .atomic import write_text
 from .errors import BadInput
 from .likes import read_likes
-from .prepare import prepare
+from .prepare import dataset_summary, prepare
 
 
 class Parser(argparse.ArgumentParser):
@@ -140,17 +139,10 @@ def fit_settings(args):
 
 def _best_of_search(path):
     """``(best, baseline)`` of a RESULTS.json written by ``search``."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            results = json.load(f)
-        best = results["best"]
-        best["params"] = {k: best["params"][k] for k in ("factors", "regularization", "alpha")}
-        best["iterations"] = int(best["iterations"])
-    except OSError as e:
-        raise BadInput(f"{path}: cannot read: {e.strerror}") from None
-    except (ValueError, KeyError, TypeError) as e:
-        raise BadInput(f"{path}: not a search result with a best configuration ({e!r})") from None
-    return best, results.get("baseline")
+    results = search.read_results(path)
+    if results["best"] is None:
+        raise BadInput(f"{path}: no configuration of this search gave a finite test p@k")
+    return results["best"], results["baseline"]
 
 
 def _run_fit(args):
@@ -163,7 +155,7 @@ def _run_fit(args):
     else:
         model = wrmf.fit(prepared.likes, params, iterations, args.seed)
     seconds = time.perf_counter() - started
-    dataset = search.dataset_summary(args.likes, prepared)
+    dataset = dataset_summary(args.likes, prepared)
     meta = artifact.build_meta(params, iterations, dataset, fit_seconds=round(seconds, 3), **extra)
     artifact.save_model(args.out, model.item_factors, prepared.mids, prepared.names, prepared.likes, meta)
     print(f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
@@ -194,7 +186,7 @@ def _run_search(args):
     prepared = load_prepared(args)
     search.grid_search(
         prepared,
-        search.dataset_summary(args.likes, prepared),
+        dataset_summary(args.likes, prepared),
         args.out,
         grid=search.Grid(args.factors, args.regularization, args.alpha),
         epochs=args.epochs,

@@ -5,12 +5,14 @@ with too few likes, again and again until nothing changes. Vectorised with
 ``numpy.bincount``; no pandas.
 """
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
 from .errors import BadInput
+from .likes import file_sha256
 
 
 @dataclass
@@ -117,3 +119,15 @@ def prepare(likes, min_user_likes=5, min_model_likes=5):
         before=before,
         after=Summary(len(kept_users), len(kept_models), int(keep.sum())),
     )
+
+
+def dataset_summary(path, prepared):
+    """The ``dataset`` of RESULTS.json and of a model's meta: the file and the thresholded likes' size."""
+    return {
+        "path": os.path.abspath(path),
+        "sha256": file_sha256(path),
+        "users": prepared.after.users,
+        "models": prepared.after.models,
+        "likes": prepared.after.likes,
+        "duplicates_dropped": prepared.duplicates,
+    }

@@ -21,7 +21,6 @@ from . import log_table
 from .atomic import write_text
 from .errors import BadInput
 from .learning_curve import Evaluation, learning_curve
-from .likes import file_sha256
 from .split import split_likes
 from .wrmf import Params
 
@@ -56,23 +55,11 @@ class SplitSettings:
 SEED_EPOCHS = range(2, 40, 2)
 
 
-def dataset_summary(path, prepared):
-    """RESULTS.json's ``dataset``: the file and the thresholded likes' size."""
-    return {
-        "path": os.path.abspath(path),
-        "sha256": file_sha256(path),
-        "users": prepared.after.users,
-        "models": prepared.after.models,
-        "likes": prepared.after.likes,
-        "duplicates_dropped": prepared.duplicates,
-    }
-
-
 def grid_search(prepared, dataset, out, grid=Grid(), epochs=SEED_EPOCHS, settings=SplitSettings(),
                 resume=False, progress=False, echo=tqdm.write):
     """Run the search on :class:`training.prepare.Prepared` likes; return the results dict.
 
-    ``dataset`` is :func:`dataset_summary`; ``out`` the RESULTS.json path,
+    ``dataset`` is :func:`training.prepare.dataset_summary`; ``out`` the RESULTS.json path,
     written after every configuration. With ``resume``, configurations
     already in ``out`` are kept and skipped; ``out`` must come from the same
     likes, split settings and epochs (else :class:`BadInput`). ``echo``

@@ -5,7 +5,6 @@ Registered only while an admin password hash is configured, so the routes
 """
 
 import argparse
-import json
 import os
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
@@ -14,6 +13,7 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
 from training.arg_types import non_negative_float, positive_int
 from training.errors import BadInput
 from training.likes import file_sha256
+from training.search import read_results
 from training.svg_plot import curves_svg
 
 from . import activation, jobs, likes_files
@@ -171,12 +171,11 @@ def _job_or_404(job_id):
 
 
 def _results(job):
+    """The job's RESULTS.json so far, or None before its first configuration."""
     try:
-        with open(job["results"], encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
+        return read_results(jobs.paths(jobs_dir(), job["id"])[2])
+    except BadInput:
         return None
-
 
 def _is_serving(job, active):
     """True when the job's candidate is the model being served."""

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort
 
 from .model_store import current_catalog
-from .request_args import bounded_int
+from .request_args import neighbour_count
 
 bp = Blueprint("api", __name__)
 
@@ -11,7 +11,7 @@ bp = Blueprint("api", __name__)
 @bp.get("/api/models/<mid>/similar")
 def similar(mid):
     """``{"mid", "name", "likes", "similar": [{"mid", "name", "score", "likes", "co_likes"}]}``."""
-    k = bounded_int("k", 10, 1, 100)
+    k = neighbour_count()
     catalog = current_catalog()
     row = catalog.row(mid)
     if row is None:

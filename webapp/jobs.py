@@ -60,7 +60,7 @@ def create(folder, job_id, steps, candidate, active, activate_when_done, descrip
         "id": job_id, "status": "queued", "description": description, "created_at": now(),
         "started_at": None, "finished_at": None, "seconds": None,
         "steps": steps, "grid_size": grid_size, "candidate": candidate, "active": active,
-        "results": paths(folder, job_id)[2], "activate_when_done": bool(activate_when_done),
+        "activate_when_done": bool(activate_when_done),
         "activated": False, "pid": None, "child_pid": None, "error": None,
         "progress": {"fraction": 0.0, "message": "queued"}, "log_tail": [],
     }
@@ -195,7 +195,7 @@ def _run_steps(folder, job):
 def _update_progress(folder, job, index, argv, log_path):
     share, message = 0.0, argv[0]
     if argv[0] == "search":
-        done = _configurations_done(job["results"])
+        done = _configurations_done(paths(folder, job["id"])[2])
         share = done / max(job["grid_size"], 1)
         message = f"search: {done}/{job['grid_size']} configurations"
     job["progress"] = {"fraction": round((index + share) / len(job["steps"]), 4),

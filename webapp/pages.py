@@ -6,14 +6,12 @@ import random
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from .model_store import current_catalog
-from .request_args import bounded_int
+from .request_args import bounded_int, neighbour_count
 from .sketchfab_urls import mid_from_url
 
 bp = Blueprint("pages", __name__)
 
 PAGE_SIZE = 48  # cards per gallery page
-DEFAULT_K = 10
-MAX_K = 100
 
 
 @bp.get("/")
@@ -59,7 +57,7 @@ def search():
 
 def render_model(catalog, row, explorer=False):
     """The model page of ``row`` with ``?k=`` neighbours."""
-    k = bounded_int("k", DEFAULT_K, 1, MAX_K)
+    k = neighbour_count()
     return render_template("model.html", model=catalog.card(row), similar=catalog.similar(row, k),
                            k=k, explorer=explorer)
 

@@ -22,5 +22,10 @@ def bounded_int(name, default, low, high=None):
     return value
 
 
+def neighbour_count():
+    """``?k=``: how many similar models to show, 1..100 (default 10), for pages and the API alike."""
+    return bounded_int("k", 10, 1, 100)
+
+
 def _allowed(low, high):
     return f"{low}..{high}" if high is not None else f"{low} or more"
