@@ -2,26 +2,33 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.requirements-installed
+STAMP := $(VENV)/.installed
 DEMO_LIKES := instance/data/demo_likes.psv
 DEMO_MODEL := instance/models/active.npz
 DEMO_SEARCH := instance/demo_search.json
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test demo chromium bench clean
+.PHONY: run test lint format lock demo chromium bench clean
 
-$(STAMP): requirements.txt
+# The pinned lock first, then the project itself (editable, without resolving again).
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# requirements.txt is generated, never edited by hand: change pyproject.toml, then `make lock`.
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra bench --extra prod --extra dev \
+	  --python-version 3.11 --quiet --output-file requirements.txt
 
 $(DEMO_LIKES): | $(STAMP)
 	$(PY) -m training demo --out $(DEMO_LIKES)
 
 # The demo model is built only when no model is configured and none exists yet:
-# a learning curve at the seed's best parameters (so the model comes with test
+# a learning curve at the default parameters (so the model comes with test
 # p@k and the popularity baseline), then a fit on all likes.
 $(DEMO_MODEL): | $(DEMO_LIKES)
 	$(PY) -m training search $(DEMO_LIKES) --out $(DEMO_SEARCH) --factors 40 --regularization 0.1 --alpha 50 --epochs 2:24:2 > /dev/null
@@ -40,11 +47,18 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing and not root: browser tests will be skipped (failed under CI=true)"; fi; }
 
-test: $(STAMP) chromium
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint chromium
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -r bench/requirements.txt
 	$(PY) bench/prepare.py
 
 clean:

@@ -1,21 +1,22 @@
-"""Grid search at the seed's scale: one checkpoint evaluated the seed's way and ours, then the seed's grid.
+"""Grid search at the reference post's scale: one checkpoint evaluated its way and ours,
+then its grid.
 
 Usage: ``.venv/bin/python bench/grid_search.py [--likes PATH] [--skip-grid] [--repeat 3]``
 
-1. Checkpoint: the seed's best configuration (40 factors, regularization 0.1,
-   alpha 50) after 2 ALS iterations on the seed's split (5 likes of 20% of
+1. Checkpoint: the reference post's best configuration (40 factors, regularization 0.1,
+   alpha 50) after 2 ALS iterations on the reference post's split (5 likes of 20% of
    the users), evaluated
-   - the seed's way, written afresh: for each of the four metrics a dense
+   - the reference post's way, written afresh: for each of the four metrics a dense
      float64 prediction matrix for all users (its ``predict_for_customers``),
      ``argsort`` per test user for p@k, dense rows for the MSE;
    - ours: :class:`training.learning_curve.Evaluation` (test users only,
      grouped top-k, closed-form MSE).
    Both compute the contract's metrics (test p@k without train likes) and
    must agree; reported as best-of-``repeat`` seconds and their ratio.
-2. Grid: the seed's full grid (5 factors x 6 regularizations x 6 alphas,
+2. Grid: the reference post's full grid (5 factors x 6 regularizations x 6 alphas,
    epochs 2..38) with ``training.search.grid_search``, as ``python -m
    training search`` runs it: wall time, fit and evaluation seconds, and the
-   seed's method extrapolated (our fit time + checkpoints x the seed's
+   reference post's method extrapolated (our fit time + checkpoints x the reference post's
    checkpoint time). The search resumes from bench/out/grid.json, so an
    interrupted run can be continued; seconds are summed per configuration.
 
@@ -25,27 +26,24 @@ Writes bench/out/grid_search.json and the log table to bench/out/grid_search.log
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "bench", "out")
-sys.path.insert(0, ROOT)
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
-from prepare import seed_scale_demo  # noqa: E402  (bench/prepare.py)
+from prepare import reference_scale_demo  # noqa: E402  (bench/prepare.py)
 
-from training.learning_curve import Evaluation  # noqa: E402
+from training.evaluation import Evaluation  # noqa: E402
 from training.likes import read_likes  # noqa: E402
 from training.prepare import dataset_summary, prepare  # noqa: E402
-from training.search import SEED_EPOCHS, Grid, SplitSettings, grid_search  # noqa: E402
+from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, grid_search  # noqa: E402
 from training.split import split_likes  # noqa: E402
 from training.wrmf import Params, fit  # noqa: E402
 
 
-def seed_checkpoint(user_factors, item_factors, split, k):
-    """The four metrics computed as the seed's ``learning_curve`` did, for ``split.users``."""
+def reference_checkpoint(user_factors, item_factors, split, k):
+    """The four metrics as the reference post's ``learning_curve`` computed them."""
     users = split.users
 
     def predict_for_customers():
@@ -69,8 +67,12 @@ def seed_checkpoint(user_factors, item_factors, split, k):
         return float(np.mean(precisions))
 
     train, test = _binary(split.train), _binary(split.test)
-    return {"mse_train": calculate_mse(train), "patk_train": precision_at_k(train),
-            "mse_test": calculate_mse(test), "patk_test": precision_at_k(test, exclude=train)}
+    return {
+        "mse_train": calculate_mse(train),
+        "patk_train": precision_at_k(train),
+        "mse_test": calculate_mse(test),
+        "patk_test": precision_at_k(test, exclude=train),
+    }
 
 
 def _binary(likes):
@@ -94,16 +96,34 @@ def bench_checkpoint(prepared, settings, repeat):
     model = fit(split.train, Params(40, 0.1, 50.0), 2, seed=settings.seed)
     evaluation = Evaluation(split, settings.k)
     ours_s, ours = best_of(repeat, lambda: evaluation(2, model.user_factors, model.item_factors))
-    seed_s, seed = best_of(repeat, lambda: seed_checkpoint(model.user_factors, model.item_factors,
-                                                            split, settings.k))
+    reference_s, reference = best_of(
+        repeat,
+        lambda: reference_checkpoint(model.user_factors, model.item_factors, split, settings.k),
+    )
     for name in ("patk_train", "patk_test", "mse_train", "mse_test"):
         ours_value = getattr(ours, name)
-        assert abs(ours_value - seed[name]) <= 1e-6 * abs(seed[name]), (name, ours_value, seed[name])
-    print(f"checkpoint on {len(split.users)} test users x {prepared.likes.shape[1]} models, best of {repeat}:")
-    print(f"  seed's way {seed_s:8.3f} s   ours {ours_s:6.3f} s   ratio {seed_s / ours_s:.0f}x")
-    print(f"  metrics agree: {seed}")
-    return {"test_users": len(split.users), "models": prepared.likes.shape[1], "seed_seconds": seed_s,
-            "ours_seconds": ours_s, "ratio": seed_s / ours_s, "metrics": seed}
+        assert abs(ours_value - reference[name]) <= 1e-6 * abs(reference[name]), (
+            name,
+            ours_value,
+            reference[name],
+        )
+    print(
+        f"checkpoint on {len(split.users)} test users x {prepared.likes.shape[1]} models, "
+        f"best of {repeat}:"
+    )
+    print(
+        f"  reference way {reference_s:8.3f} s   ours {ours_s:6.3f} s   "
+        f"ratio {reference_s / ours_s:.0f}x"
+    )
+    print(f"  metrics agree: {reference}")
+    return {
+        "test_users": len(split.users),
+        "models": prepared.likes.shape[1],
+        "reference_seconds": reference_s,
+        "ours_seconds": ours_s,
+        "ratio": reference_s / ours_s,
+        "metrics": reference,
+    }
 
 
 def bench_grid(prepared, likes_path, settings, checkpoint):
@@ -111,26 +131,49 @@ def bench_grid(prepared, likes_path, settings, checkpoint):
     log_path = os.path.join(OUT, "grid_search.log")
     started = time.perf_counter()
     with open(log_path, "a", encoding="utf-8") as log:
-        results = grid_search(prepared, dataset_summary(likes_path, prepared), out, grid=Grid(),
-                              epochs=SEED_EPOCHS, settings=settings, resume=True, progress=True,
-                              echo=lambda line: print(line, file=log, flush=True))
+        results = grid_search(
+            prepared,
+            dataset_summary(likes_path, prepared),
+            out,
+            grid=Grid(),
+            epochs=REFERENCE_EPOCHS,
+            settings=settings,
+            resume=True,
+            progress=True,
+            echo=lambda line: print(line, file=log, flush=True),
+        )
     wall = time.perf_counter() - started
     curves = results["curves"]
     fit_s = sum(c["fit_seconds"] for c in curves)
     eval_s = sum(c["eval_seconds"] for c in curves)
     checkpoints = sum(len(c["epochs"]) for c in curves)
-    seed_estimate = fit_s + checkpoints * checkpoint["seed_seconds"]
-    summary = {"configurations": len(curves), "checkpoints": checkpoints, "wall_seconds_this_run": wall,
-               "fit_seconds": fit_s, "eval_seconds": eval_s, "eval_share": eval_s / (fit_s + eval_s),
-               "seed_method_estimate_seconds": seed_estimate, "best": results["best"],
-               "baseline": results["baseline"], "diverged": sum("error" in c for c in curves)}
+    reference_estimate = fit_s + checkpoints * checkpoint["reference_seconds"]
+    summary = {
+        "configurations": len(curves),
+        "checkpoints": checkpoints,
+        "wall_seconds_this_run": wall,
+        "fit_seconds": fit_s,
+        "eval_seconds": eval_s,
+        "eval_share": eval_s / (fit_s + eval_s),
+        "reference_method_estimate_seconds": reference_estimate,
+        "best": results["best"],
+        "baseline": results["baseline"],
+        "diverged": sum("error" in c for c in curves),
+    }
     print(f"grid: {len(curves)} configurations, {checkpoints} checkpoints")
-    print(f"  fit {fit_s / 60:6.1f} min   evaluation {eval_s / 60:5.1f} min "
-          f"({100 * summary['eval_share']:.0f}%)   total {(fit_s + eval_s) / 60:.1f} min "
-          f"(this run's wall time {wall / 60:.1f} min)")
-    print(f"  the seed's method, extrapolated: {seed_estimate / 3600:.1f} h "
-          f"({seed_estimate / (fit_s + eval_s):.0f}x ours)")
-    print(f"  best: {results['best']}   popularity p@k test {results['baseline']['popularity_patk_test']:.5f}")
+    print(
+        f"  fit {fit_s / 60:6.1f} min   evaluation {eval_s / 60:5.1f} min "
+        f"({100 * summary['eval_share']:.0f}%)   total {(fit_s + eval_s) / 60:.1f} min "
+        f"(this run's wall time {wall / 60:.1f} min)"
+    )
+    print(
+        f"  the reference post's method, extrapolated: {reference_estimate / 3600:.1f} h "
+        f"({reference_estimate / (fit_s + eval_s):.0f}x ours)"
+    )
+    print(
+        f"  best: {results['best']}   "
+        f"popularity p@k test {results['baseline']['popularity_patk_test']:.5f}"
+    )
     return summary
 
 
@@ -140,12 +183,17 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-grid", action="store_true", help="only the checkpoint comparison")
     args = parser.parse_args()
-    likes_path = args.likes or seed_scale_demo()
+    likes_path = args.likes or reference_scale_demo()
     prepared = prepare(read_likes(likes_path))
     settings = SplitSettings()
-    report = {"likes": likes_path, "users": prepared.after.users, "models": prepared.after.models,
-              "likes_count": prepared.after.likes, "cpus": os.cpu_count(),
-              "checkpoint": bench_checkpoint(prepared, settings, args.repeat)}
+    report = {
+        "likes": likes_path,
+        "users": prepared.after.users,
+        "models": prepared.after.models,
+        "likes_count": prepared.after.likes,
+        "cpus": os.cpu_count(),
+        "checkpoint": bench_checkpoint(prepared, settings, args.repeat),
+    }
     if not args.skip_grid:
         report["grid"] = bench_grid(prepared, likes_path, settings, report["checkpoint"])
     with open(os.path.join(OUT, "grid_search.json"), "w", encoding="utf-8") as f:

@@ -1,16 +1,16 @@
-"""Benchmark data preparation and fitting at the seed's scale.
+"""Benchmark data preparation and fitting at the reference post's scale.
 
 Usage: ``.venv/bin/python bench/prepare.py [--likes PATH] [--repeat 3]``
 
 1. Load, deduplicate, threshold and build the likes matrix: ours against an
-   equivalent of the seed's pandas code, each in its own child process so
+   equivalent of the reference post's pandas code, each in its own child process so
    peak memory (ru_maxrss) is that step's alone. Reported as rows per second,
    peak RSS, and the ratio of the two times.
-2. A seed-scale fit (40 factors, 22 iterations): ``training`` against calling
+2. A reference-scale fit (40 factors, 22 iterations): ``training`` against calling
    ``implicit`` directly on the same confidence matrix, alternating runs.
 
-Without ``--likes`` it writes the seed-scale demo file (15k users x 25k
-models) to bench/out/seed_scale.psv once.
+Without ``--likes`` it writes the reference-scale demo file (15k users x 25k
+models) to bench/out/reference_scale.psv once.
 """
 
 import argparse
@@ -22,8 +22,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 
 def ours(path):
@@ -34,8 +33,11 @@ def ours(path):
     return prepare(read_likes(path)).likes
 
 
-def seed_pandas(path):
-    """The seed's steps with pandas: read_csv, drop_duplicates, threshold loop, id maps, coo -> csr."""
+def reference_pandas(path):
+    """The reference post's steps with pandas.
+
+    read_csv, drop_duplicates, the threshold loop, id maps, coo -> csr.
+    """
     import numpy as np
     import pandas as pd
     import scipy.sparse as sparse
@@ -61,20 +63,34 @@ def child(step, path):
     """Run one step in this process; print seconds, peak RSS and the matrix size as JSON."""
     import numpy  # noqa: F401  (imported before the baseline so it is not counted)
     import scipy.sparse  # noqa: F401
-    if step == "seed_pandas":
+
+    if step == "reference_pandas":
         import pandas  # noqa: F401
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    matrix = {"ours": ours, "seed_pandas": seed_pandas}[step](path)
+    matrix = {"ours": ours, "reference_pandas": reference_pandas}[step](path)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_mib": peak / 1024, "extra_mib": (peak - baseline) / 1024,
-                      "shape": list(matrix.shape), "nnz": int(matrix.nnz)}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mib": peak / 1024,
+                "extra_mib": (peak - baseline) / 1024,
+                "shape": list(matrix.shape),
+                "nnz": int(matrix.nnz),
+            }
+        )
+    )
 
 
 def run_child(step, path):
-    out = subprocess.run([sys.executable, __file__, "--child", step, "--likes", path],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", step, "--likes", path],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -83,18 +99,25 @@ def bench_prepare(path, repeat):
         rows = sum(1 for _ in f) - 1
     best = {}
     for _ in range(repeat):
-        for step in ("ours", "seed_pandas"):
+        for step in ("ours", "reference_pandas"):
             result = run_child(step, path)
             if step not in best or result["seconds"] < best[step]["seconds"]:
                 best[step] = result
-    assert best["ours"]["shape"] == best["seed_pandas"]["shape"]
-    assert best["ours"]["nnz"] == best["seed_pandas"]["nnz"]
-    print(f"prepare: {rows} rows -> {best['ours']['shape']} matrix, {best['ours']['nnz']} likes "
-          f"(best of {repeat})")
+    assert best["ours"]["shape"] == best["reference_pandas"]["shape"]
+    assert best["ours"]["nnz"] == best["reference_pandas"]["nnz"]
+    print(
+        f"prepare: {rows} rows -> {best['ours']['shape']} matrix, {best['ours']['nnz']} likes "
+        f"(best of {repeat})"
+    )
     for step, r in best.items():
-        print(f"  {step:12s} {r['seconds']:6.2f} s  {rows / r['seconds']:10,.0f} rows/s  "
-              f"peak RSS {r['peak_mib']:6.0f} MiB (+{r['extra_mib']:.0f} MiB for the step)")
-    print(f"  ratio seed_pandas / ours time: {best['seed_pandas']['seconds'] / best['ours']['seconds']:.2f}x")
+        print(
+            f"  {step:12s} {r['seconds']:6.2f} s  {rows / r['seconds']:10,.0f} rows/s  "
+            f"peak RSS {r['peak_mib']:6.0f} MiB (+{r['extra_mib']:.0f} MiB for the step)"
+        )
+    print(
+        f"  ratio reference_pandas / ours time: "
+        f"{best['reference_pandas']['seconds'] / best['ours']['seconds']:.2f}x"
+    )
 
 
 def bench_fit(path, repeat):
@@ -109,13 +132,17 @@ def bench_fit(path, repeat):
 
     def direct():
         with threadpool_limits(1, "blas"):
-            model = AlternatingLeastSquares(factors=40, regularization=0.1, alpha=1.0, iterations=22,
-                                            random_state=0)
+            model = AlternatingLeastSquares(
+                factors=40, regularization=0.1, alpha=1.0, iterations=22, random_state=0
+            )
             model.fit(confidence(likes, 50), show_progress=False)
 
     times = {"training.wrmf.fit": [], "implicit direct": []}
     for _ in range(repeat):
-        for name, call in (("training.wrmf.fit", lambda: fit(likes, params, 22)), ("implicit direct", direct)):
+        for name, call in (
+            ("training.wrmf.fit", lambda: fit(likes, params, 22)),
+            ("implicit direct", direct),
+        ):
             started = time.perf_counter()
             call()
             times[name].append(time.perf_counter() - started)
@@ -130,21 +157,34 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--likes")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--child", choices=["ours", "seed_pandas"])
+    parser.add_argument("--child", choices=["ours", "reference_pandas"])
     args = parser.parse_args()
     if args.child:
         return child(args.child, args.likes)
-    path = args.likes or seed_scale_demo()
+    path = args.likes or reference_scale_demo()
     bench_prepare(path, args.repeat)
     bench_fit(path, args.repeat)
 
 
-def seed_scale_demo():
-    """The seed-scale demo file, written once to bench/out/."""
-    path = os.path.join(ROOT, "bench", "out", "seed_scale.psv")
+def reference_scale_demo():
+    """The reference-scale demo file, written once to bench/out/."""
+    path = os.path.join(OUT, "reference_scale.psv")
     if not os.path.exists(path):
-        subprocess.run([sys.executable, "-m", "training", "demo", "--out", path, "--users", "15000",
-                        "--models", "25000"], cwd=ROOT, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "training",
+                "demo",
+                "--out",
+                path,
+                "--users",
+                "15000",
+                "--models",
+                "25000",
+            ],
+            check=True,
+        )
     return path
 
 

@@ -1,9 +1,9 @@
-"""Benchmark serving at the seed's size (25k models x 40 factors).
+"""Benchmark serving at the reference post's size (25k models x 40 factors).
 
 Usage: ``.venv/bin/python bench/serve.py [--requests 3000] [--threads 8] [--rounds 3]``
 
 1. Neighbour queries in-process: ``top_k`` alone and the whole ``similar``
-   (top-k, co-likes, dicts) on a random artifact of the seed's size.
+   (top-k, co-likes, dicts) on a random artifact of the reference post's size.
 2. HTTP throughput of ``/api/models/<mid>/similar`` against ``/healthz`` on
    one gunicorn server (2 workers), driven by a bounded loopback load
    generator: a thread pool with one keep-alive session per thread and a
@@ -33,26 +33,41 @@ import requests
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "bench", "out")
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(BENCH_DIR, "out")
+# The fake Sketchfab API lives with the tests, which are not an installed package.
+sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
+
+from training import artifact, wrmf  # noqa: E402
+from webapp.serving.model_store import ModelStore  # noqa: E402
+from webapp.serving.neighbours import similar_rows  # noqa: E402
 
 from fake_sketchfab import FakeSketchfab  # noqa: E402
-from training import artifact, wrmf  # noqa: E402
-from webapp.model_store import ModelStore  # noqa: E402
-from webapp.neighbours import top_k  # noqa: E402
 
-MODELS, FACTORS, USERS, DENSITY = 25_000, 40, 15_000, 0.0014  # the seed after thresholding
+MODELS, FACTORS, USERS, DENSITY = (
+    25_000,
+    40,
+    15_000,
+    0.0014,
+)  # the reference post's data after thresholding
 
 
-def seed_sized_artifact(path, seed=0):
-    """Random item vectors and likes of the seed's size, written as a real artifact."""
+def reference_sized_artifact(path, seed=0):
+    """Random item vectors and likes of the reference post's size, written as a real artifact."""
     rng = np.random.default_rng(seed)
-    likes = sp.random(USERS, MODELS, density=DENSITY, format="csr", dtype=np.float32, random_state=rng)
+    likes = sp.random(
+        USERS, MODELS, density=DENSITY, format="csr", dtype=np.float32, random_state=rng
+    )
     likes.data[:] = 1
     mids = [f"{i:032x}" for i in rng.integers(0, 2**62, size=MODELS)]
     names = [f"Model {i}" for i in range(MODELS)]
-    dataset = {"path": "random", "sha256": "", "users": USERS, "models": MODELS, "likes": int(likes.nnz)}
+    dataset = {
+        "path": "random",
+        "sha256": "",
+        "users": USERS,
+        "models": MODELS,
+        "likes": int(likes.nnz),
+    }
     meta = artifact.build_meta(wrmf.Params(factors=FACTORS), 1, dataset)
     artifact.save_model(path, rng.normal(size=(MODELS, FACTORS)), mids, names, likes, meta)
     return mids
@@ -61,17 +76,21 @@ def seed_sized_artifact(path, seed=0):
 def micro_seconds(samples):
     """Median, p99 and mean of seconds, in µs."""
     ordered = sorted(samples)
-    return {"median_us": 1e6 * statistics.median(ordered),
-            "p99_us": 1e6 * ordered[int(0.99 * (len(ordered) - 1))],
-            "mean_us": 1e6 * statistics.fmean(ordered)}
+    return {
+        "median_us": 1e6 * statistics.median(ordered),
+        "p99_us": 1e6 * ordered[int(0.99 * (len(ordered) - 1))],
+        "mean_us": 1e6 * statistics.fmean(ordered),
+    }
 
 
 def time_queries(catalog, queries, rng):
     """Per-query times of ``top_k(k=10)`` and of ``similar(k=10)`` on random rows."""
     rows = rng.integers(len(catalog), size=queries)
     result = {}
-    for name, query in (("top_k", lambda r: top_k(catalog.unit, r, 10)),
-                        ("similar", lambda r: catalog.similar(r, 10))):
+    for name, query in (
+        ("top_k", lambda r: similar_rows(catalog.unit, r, 10)),
+        ("similar", lambda r: catalog.similar(r, 10)),
+    ):
         for r in rows[:50]:
             query(r)  # warm caches and BLAS
         times = []
@@ -94,12 +113,28 @@ def start_gunicorn(model_path, api_url, cache_path, port):
 
     Returns ``(process, command line)``; the caller waits with :func:`wait_until_up`.
     """
-    env = {**os.environ, "SKETCHREC_MODEL_PATH": model_path, "SKETCHREC_SKETCHFAB_API_URL": api_url,
-           "SKETCHREC_THUMBNAIL_CACHE": cache_path, "SKETCHREC_OFFLINE": "false"}
-    command = [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--workers", "2",
-               "--worker-class", "gthread", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-               "--log-level", "warning", "webapp:create_app()"]
-    return subprocess.Popen(command, cwd=ROOT, env=env), " ".join(command[1:])
+    env = {
+        **os.environ,
+        "SKETCHREC_MODEL_PATH": model_path,
+        "SKETCHREC_SKETCHFAB_API_URL": api_url,
+        "SKETCHREC_THUMBNAIL_CACHE": cache_path,
+        "SKETCHREC_OFFLINE": "false",
+    }
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+        "--workers",
+        "2",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "webapp:create_app()",
+    ]
+    return subprocess.Popen(command, env=env), " ".join(command[1:])
 
 
 def wait_until_up(base, seconds=60):
@@ -155,14 +190,22 @@ def main(argv=None):
     rng = np.random.default_rng(1)
 
     model_path = os.path.join(OUT, "serve_model.npz")
-    mids = seed_sized_artifact(model_path)
+    mids = reference_sized_artifact(model_path)
     catalog = ModelStore(model_path).get()
     threadpool_limits(limits=1, user_api="blas")  # as the app does in each server process
-    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "processor": platform.processor() or platform.machine()},
-              "size": {"models": len(catalog), "factors": catalog.factors,
-                       "likes": int(catalog.likes_by_model.nnz)},
-              "queries": time_queries(catalog, args.queries, rng)}
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "size": {
+            "models": len(catalog),
+            "factors": catalog.factors,
+            "likes": int(catalog.likes_by_model.nnz),
+        },
+        "queries": time_queries(catalog, args.queries, rng),
+    }
 
     fake = FakeSketchfab().start()
     cache_path = os.path.join(OUT, "serve_thumbnails.sqlite")
@@ -174,8 +217,10 @@ def main(argv=None):
     server, command = start_gunicorn(model_path, fake.url, cache_path, port)
     try:
         wait_until_up(base)
-        similar_urls = [f"{base}/api/models/{mids[i]}/similar?k=10"
-                        for i in rng.integers(len(mids), size=args.requests)]
+        similar_urls = [
+            f"{base}/api/models/{mids[i]}/similar?k=10"
+            for i in rng.integers(len(mids), size=args.requests)
+        ]
         health_urls = [f"{base}/healthz"] * args.requests
         throughput(health_urls[:300] + similar_urls[:300], args.threads)  # warm-up
         rates = {"healthz": [], "similar": []}
@@ -184,11 +229,17 @@ def main(argv=None):
             rates["similar"].append(throughput(similar_urls, args.threads))
         medians = {route: statistics.median(r) for route, r in rates.items()}
         # Each round's pair ran back to back, so its ratio shares the machine's state.
-        paired = [s / h for s, h in zip(rates["similar"], rates["healthz"])]
-        report["http"] = {"command": f"gunicorn {command}", "threads": args.threads,
-                          "requests_per_round": args.requests, "rounds": args.rounds,
-                          "rates": rates, "median_rps": medians, "paired_ratios": paired,
-                          "ratio_similar_to_healthz": statistics.median(paired)}
+        paired = [s / h for s, h in zip(rates["similar"], rates["healthz"], strict=False)]
+        report["http"] = {
+            "command": f"gunicorn {command}",
+            "threads": args.threads,
+            "requests_per_round": args.requests,
+            "rounds": args.rounds,
+            "rates": rates,
+            "median_rps": medians,
+            "paired_ratios": paired,
+            "ratio_similar_to_healthz": statistics.median(paired),
+        }
 
         thumb_urls = [f"{base}/thumbnails/{mid}" for mid in mids[:200]]
         session = requests.Session()
@@ -196,10 +247,13 @@ def main(argv=None):
         hits_after_cold = len(fake.hits)
         warm = latencies(session, thumb_urls * 5, 302)
         health = latencies(session, [f"{base}/healthz"] * len(warm), 200)
-        report["thumbnails"] = {"cold": micro_seconds(cold), "warm": micro_seconds(warm),
-                                "healthz": micro_seconds(health),
-                                "api_calls": {"cold": hits_after_cold, "warm": len(fake.hits) - hits_after_cold},
-                                "ratio_warm_to_healthz": statistics.median(warm) / statistics.median(health)}
+        report["thumbnails"] = {
+            "cold": micro_seconds(cold),
+            "warm": micro_seconds(warm),
+            "healthz": micro_seconds(health),
+            "api_calls": {"cold": hits_after_cold, "warm": len(fake.hits) - hits_after_cold},
+            "ratio_warm_to_healthz": statistics.median(warm) / statistics.median(health),
+        }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -212,26 +266,43 @@ def main(argv=None):
 
 def print_table(r):
     q, h, t = r["queries"], r["http"], r["thumbnails"]
-    print(f"Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}; "
-          f"{r['size']['models']} models x {r['size']['factors']} factors, {r['size']['likes']} likes")
+    print(
+        f"Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}; "
+        f"{r['size']['models']} models x {r['size']['factors']} factors, {r['size']['likes']} likes"
+    )
     print("\n| measure | median | p99 | mean |\n| --- | --- | --- | --- |")
     for name in ("top_k", "similar"):
-        print(f"| {name}(k=10), in-process | {q[name]['median_us']:.0f} µs | {q[name]['p99_us']:.0f} µs "
-              f"| {q[name]['mean_us']:.0f} µs |")
+        print(
+            f"| {name}(k=10), in-process | {q[name]['median_us']:.0f} µs "
+            f"| {q[name]['p99_us']:.0f} µs "
+            f"| {q[name]['mean_us']:.0f} µs |"
+        )
     for name in ("cold", "warm", "healthz"):
-        label = {"cold": "/thumbnails cold (fake API)", "warm": "/thumbnails warm (SQLite cache)",
-                 "healthz": "/healthz, same client"}[name]
-        print(f"| {label} | {t[name]['median_us']:.0f} µs | {t[name]['p99_us']:.0f} µs "
-              f"| {t[name]['mean_us']:.0f} µs |")
-    print(f"\nThumbnail API calls: {t['api_calls']['cold']} cold, {t['api_calls']['warm']} warm; "
-          f"warm / healthz latency ratio {t['ratio_warm_to_healthz']:.2f}")
-    print(f"\nHTTP ({h['command']}; {h['threads']} client threads, {h['requests_per_round']} requests "
-          f"x {h['rounds']} rounds each):")
+        label = {
+            "cold": "/thumbnails cold (fake API)",
+            "warm": "/thumbnails warm (SQLite cache)",
+            "healthz": "/healthz, same client",
+        }[name]
+        print(
+            f"| {label} | {t[name]['median_us']:.0f} µs | {t[name]['p99_us']:.0f} µs "
+            f"| {t[name]['mean_us']:.0f} µs |"
+        )
+    print(
+        f"\nThumbnail API calls: {t['api_calls']['cold']} cold, {t['api_calls']['warm']} warm; "
+        f"warm / healthz latency ratio {t['ratio_warm_to_healthz']:.2f}"
+    )
+    print(
+        f"\nHTTP ({h['command']}; {h['threads']} client threads, "
+        f"{h['requests_per_round']} requests "
+        f"x {h['rounds']} rounds each):"
+    )
     for route in ("healthz", "similar"):
         rates = ", ".join(f"{x:.0f}" for x in h["rates"][route])
         print(f"- {route}: median {h['median_rps'][route]:.0f} req/s (rounds: {rates})")
     pairs = ", ".join(f"{x:.2f}" for x in h["paired_ratios"])
-    print(f"- ratio similar / healthz: median {h['ratio_similar_to_healthz']:.2f} (rounds: {pairs})")
+    print(
+        f"- ratio similar / healthz: median {h['ratio_similar_to_healthz']:.2f} (rounds: {pairs})"
+    )
 
 
 if __name__ == "__main__":

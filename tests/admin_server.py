@@ -16,7 +16,6 @@ import time
 import requests
 from werkzeug.security import generate_password_hash
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSWORD = "correct horse battery staple"
 
 
@@ -27,7 +26,10 @@ def free_port():
 
 
 class AdminServer:
-    """gunicorn serving ``webapp:create_app()``; ``url``, ``model_path``, ``data_dir``, ``session()``."""
+    """gunicorn serving ``webapp:create_app()``.
+
+    ``url``, ``model_path``, ``data_dir``, ``session()``.
+    """
 
     def __init__(self, folder, model, likes, max_upload=1_000_000):
         self.folder = folder
@@ -54,9 +56,21 @@ class AdminServer:
 
     def start(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "webapp:create_app()"],
-            cwd=ROOT, env=self.env, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                "webapp:create_app()",
+            ],
+            env=self.env,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from browser import launch_chromium
-from fake_sketchfab import FakeSketchfab
-from training_helpers import SMALL_EPOCHS, SMALL_GRID
-
 from training import artifact, demo, wrmf
 from training.likes import read_likes
 from training.prepare import dataset_summary, prepare
 from training.search import SplitSettings, grid_search
 from webapp import create_app
+
+from browser import launch_chromium
+from fake_sketchfab import FakeSketchfab
+from training_helpers import SMALL_EPOCHS, SMALL_GRID
 
 HOSTILE_NAMES = ["<script>alert(1)</script>", 'Quote " & ampersand', "Plain cube", "Sphere"]
 
@@ -34,8 +34,13 @@ def write_artifact(path, item_factors, mids, names, likes):
     """Write an artifact the way ``python -m training fit`` does; ``likes`` users x models."""
     likes = sp.csr_matrix(likes)
     params = wrmf.Params(factors=item_factors.shape[1])
-    dataset = {"path": "test", "sha256": "0" * 64, "users": likes.shape[0],
-               "models": likes.shape[1], "likes": int(likes.nnz)}
+    dataset = {
+        "path": "test",
+        "sha256": "0" * 64,
+        "users": likes.shape[0],
+        "models": likes.shape[1],
+        "likes": int(likes.nnz),
+    }
     meta = artifact.build_meta(params, 1, dataset)
     artifact.save_model(path, item_factors, mids, names, likes, meta)
     return path
@@ -52,8 +57,14 @@ def demo_model(tmp_path_factory):
     model = wrmf.fit(prepared.likes, params, iterations=12)
     dataset = dataset_summary(likes_path, prepared)
     path = str(folder / "model.npz")
-    artifact.save_model(path, model.item_factors, prepared.mids, prepared.names, prepared.likes,
-                        artifact.build_meta(params, 12, dataset))
+    artifact.save_model(
+        path,
+        model.item_factors,
+        prepared.mids,
+        prepared.names,
+        prepared.likes,
+        artifact.build_meta(params, 12, dataset),
+    )
     return Built(path, prepared.mids.tolist(), generated.group_of)
 
 
@@ -84,16 +95,20 @@ def sketchfab(sketchfab_server):
 @pytest.fixture
 def make_app(tmp_path, sketchfab):
     """Build an app on ``model_path`` with a fresh thumbnail cache; extra config as keywords."""
+
     def build(model_path, **config):
-        return create_app({
-            "TESTING": True,
-            "MODEL_PATH": model_path,
-            "THUMBNAIL_CACHE": str(tmp_path / "cache" / "sketchfab.sqlite"),
-            "SKETCHFAB_API_URL": sketchfab.url,
-            "SKETCHFAB_TIMEOUT": 0.5,
-            "OFFLINE": False,
-            **config,
-        })
+        return create_app(
+            {
+                "TESTING": True,
+                "MODEL_PATH": model_path,
+                "THUMBNAIL_CACHE": str(tmp_path / "cache" / "sketchfab.sqlite"),
+                "SKETCHFAB_API_URL": sketchfab.url,
+                "SKETCHFAB_TIMEOUT": 0.5,
+                "OFFLINE": False,
+                **config,
+            }
+        )
+
     return build
 
 
@@ -135,7 +150,13 @@ def demo_search(demo_likes, tmp_path_factory):
     """``(path, results)`` of an 8-configuration search on the demo likes."""
     path = tmp_path_factory.mktemp("search") / "grid.json"
     prepared = prepare(read_likes(str(demo_likes)))
-    results = grid_search(prepared, dataset_summary(str(demo_likes), prepared), str(path),
-                          grid=SMALL_GRID, epochs=SMALL_EPOCHS, settings=SplitSettings(),
-                          echo=lambda line: None)
+    results = grid_search(
+        prepared,
+        dataset_summary(str(demo_likes), prepared),
+        str(path),
+        grid=SMALL_GRID,
+        epochs=SMALL_EPOCHS,
+        settings=SplitSettings(),
+        echo=lambda line: None,
+    )
     return path, results

@@ -68,19 +68,34 @@ class FakeSketchfab:
             return self.modes.get(mid, self.default)
 
     def model_json(self, mid):
-        images = [{"url": f"{self.origin}/images/{mid}/{w}.png", "width": w, "height": w * 9 // 16,
-                   "size": w * 40} for w in WIDTHS]
+        images = [
+            {
+                "url": f"{self.origin}/images/{mid}/{w}.png",
+                "width": w,
+                "height": w * 9 // 16,
+                "size": w * 40,
+            }
+            for w in WIDTHS
+        ]
         return {"uid": mid, "name": f"model {mid}", "thumbnails": {"images": images}}
 
 
 def png(width, height):
     """A solid-colour RGB PNG of ``width`` x ``height`` px, as bytes."""
+
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     rows = b"".join(b"\x00" + b"\x4c\x8f\xd6" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _handler(fake):
@@ -108,7 +123,9 @@ def _handler(fake):
             elif mode == "bad-json":
                 self._send(200, b"<html>not json")
             elif mode == "429":
-                self._send(429, b'{"detail": "slow down"}', headers={"Retry-After": fake.retry_after})
+                self._send(
+                    429, b'{"detail": "slow down"}', headers={"Retry-After": fake.retry_after}
+                )
             else:
                 self._send(int(mode), b'{"detail": "error"}')
 

@@ -6,11 +6,13 @@ import time
 
 import pytest
 import requests
-from admin_server import PASSWORD, AdminServer, csrf_token
 
 from training.demo import write_demo
-from webapp import create_app, jobs
+from webapp import create_app
+from webapp.admin.jobs import store
 from webapp.secret_key import load_or_create
+
+from admin_server import PASSWORD, AdminServer, csrf_token
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +38,13 @@ def admin(server):
 
 def post(session, server, path, data=None, **kwargs):
     token = csrf_token(session, server.url)
-    return session.post(server.url + path, data={"csrf_token": token, **(data or {})},
-                        allow_redirects=False, timeout=30, **kwargs)
+    return session.post(
+        server.url + path,
+        data={"csrf_token": token, **(data or {})},
+        allow_redirects=False,
+        timeout=30,
+        **kwargs,
+    )
 
 
 def wait_for(server, session, job_id, until, timeout=90):
@@ -51,7 +58,9 @@ def wait_for(server, session, job_id, until, timeout=90):
 
 
 def start_job(server, session, **form):
-    response = post(session, server, "/admin/jobs", {"likes": "likes.psv", "activate": "on", **form})
+    response = post(
+        session, server, "/admin/jobs", {"likes": "likes.psv", "activate": "on", **form}
+    )
     assert response.status_code == 303, response.text
     return response.headers["Location"].rsplit("/", 1)[1]
 
@@ -73,18 +82,28 @@ def test_admin_is_off_without_a_password_hash(make_app, demo_model):
 
 def test_credentials_are_required(server):
     assert requests.get(server.url + "/admin", timeout=10).status_code == 401
-    assert requests.get(server.url + "/admin", auth=("admin", "wrong"), timeout=10).status_code == 401
-    assert requests.get(server.url + "/admin", auth=("root", PASSWORD), timeout=10).status_code == 401
+    assert (
+        requests.get(server.url + "/admin", auth=("admin", "wrong"), timeout=10).status_code == 401
+    )
+    assert (
+        requests.get(server.url + "/admin", auth=("root", PASSWORD), timeout=10).status_code == 401
+    )
     response = requests.get(server.url + "/admin", auth=("admin", PASSWORD), timeout=10)
     assert response.status_code == 200 and "likes.psv" in response.text
     assert "WWW-Authenticate" in requests.get(server.url + "/admin/jobs/x", timeout=10).headers
 
 
 def test_a_post_without_csrf_token_is_refused(server, admin):
-    response = admin.post(server.url + "/admin/jobs", data={"likes": "likes.psv", "mode": "tune"},
-                          allow_redirects=False, timeout=10)
+    response = admin.post(
+        server.url + "/admin/jobs",
+        data={"likes": "likes.psv", "mode": "tune"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert response.status_code == 400
-    assert not os.path.exists(server.env["SKETCHREC_JOBS_DIR"]) or not jobs.all_jobs(server.env["SKETCHREC_JOBS_DIR"])
+    assert not os.path.exists(server.env["SKETCHREC_JOBS_DIR"]) or not store.all_jobs(
+        server.env["SKETCHREC_JOBS_DIR"]
+    )
 
 
 def test_oversized_upload_gets_413(server, admin):
@@ -119,9 +138,10 @@ def test_retrain_activate_and_roll_back(server, admin, demo_model):
     a_mid = demo_model.mids[0]
     neighbours = similar(server, a_mid)
     original_bytes = open(server.model_path, "rb").read()
-    job_id = start_job(server, admin, mode="params", factors="12", regularization="0.1", alpha="20",
-                       iterations="6")
-    job = wait_for(server, admin, job_id, lambda j: j["status"] not in jobs.ACTIVE)
+    job_id = start_job(
+        server, admin, mode="params", factors="12", regularization="0.1", alpha="20", iterations="6"
+    )
+    job = wait_for(server, admin, job_id, lambda j: j["status"] not in store.ACTIVE)
     assert job["status"] == "succeeded", job
     assert job["activated"]
     # Both gunicorn workers serve the new model without a restart.
@@ -152,7 +172,7 @@ def test_a_killed_job_fails_and_the_old_model_keeps_serving(server, admin, demo_
     job_id = start_job(server, admin, mode="tune")
     job = wait_for(server, admin, job_id, lambda j: j["status"] == "running" and j["child_pid"])
     os.kill(job["child_pid"], signal.SIGKILL)
-    job = wait_for(server, admin, job_id, lambda j: j["status"] not in jobs.ACTIVE)
+    job = wait_for(server, admin, job_id, lambda j: j["status"] not in store.ACTIVE)
     assert job["status"] == "failed" and job["error"] == "killed by signal 9"
     assert open(server.model_path, "rb").read() == before
     assert health(server)["model"]["sha256"] == sha
@@ -163,7 +183,7 @@ def test_a_job_whose_supervisor_died_reads_as_failed(server, admin):
     job_id = start_job(server, admin, mode="tune")
     job = wait_for(server, admin, job_id, lambda j: j["status"] == "running" and j["child_pid"])
     os.killpg(job["pid"], signal.SIGKILL)
-    job = wait_for(server, admin, job_id, lambda j: j["status"] not in jobs.ACTIVE)
+    job = wait_for(server, admin, job_id, lambda j: j["status"] not in store.ACTIVE)
     assert job["status"] == "failed" and job["error"] == "the job's process died"
 
 
@@ -185,13 +205,17 @@ def test_admin_password_command_prints_a_hash_that_checks():
 
 def test_jobs_run_one_at_a_time_and_can_be_cancelled(server, admin):
     first = start_job(server, admin, mode="tune")
-    second = start_job(server, admin, mode="params", factors="8", regularization="0.1", alpha="10",
-                       iterations="3")
+    second = start_job(
+        server, admin, mode="params", factors="8", regularization="0.1", alpha="10", iterations="3"
+    )
     wait_for(server, admin, first, lambda j: j["status"] == "running")
-    assert admin.get(f"{server.url}/admin/jobs/{second}.json", timeout=10).json()["job"]["status"] == "queued"
+    assert (
+        admin.get(f"{server.url}/admin/jobs/{second}.json", timeout=10).json()["job"]["status"]
+        == "queued"
+    )
     assert post(admin, server, f"/admin/jobs/{first}/cancel").status_code == 303
-    cancelled = wait_for(server, admin, first, lambda j: j["status"] not in jobs.ACTIVE)
+    cancelled = wait_for(server, admin, first, lambda j: j["status"] not in store.ACTIVE)
     assert cancelled["status"] == "failed" and cancelled["error"] == "cancelled"
-    done = wait_for(server, admin, second, lambda j: j["status"] not in jobs.ACTIVE)
+    done = wait_for(server, admin, second, lambda j: j["status"] not in store.ACTIVE)
     assert done["status"] == "succeeded" and done["activated"]
     assert post(admin, server, "/admin/rollback").status_code == 303

@@ -1,8 +1,12 @@
-"""The operator's walk in a real browser: log in, retrain with "tune first", watch it finish, see the curves."""
+"""The operator's walk in a real browser.
+
+Log in, retrain with "tune first", watch it finish, see the curves.
+"""
 
 import os
 
 import pytest
+
 from admin_server import PASSWORD, AdminServer
 from browser import shot
 
@@ -16,8 +20,10 @@ def server(tmp_path, demo_model):
 
 
 def test_operator_retrains_from_the_browser(browser, server):
-    context = browser.new_context(http_credentials={"username": "admin", "password": PASSWORD},
-                                  viewport={"width": 1100, "height": 900})
+    context = browser.new_context(
+        http_credentials={"username": "admin", "password": PASSWORD},
+        viewport={"width": 1100, "height": 900},
+    )
     page = context.new_page()
     page.goto(server.url + "/admin")
     assert page.locator("h2", has_text="Active model").count() == 1
@@ -28,12 +34,16 @@ def test_operator_retrains_from_the_browser(browser, server):
     page.click("form.retrain button[type=submit]")
     page.wait_for_url("**/admin/jobs/*")
     # The page polls while the job runs, then reloads itself once into its final state.
-    page.wait_for_function("document.querySelector('[data-running=false]')"
-                           " && document.getElementById('job-status').textContent === 'succeeded'",
-                           timeout=90_000)
+    page.wait_for_function(
+        "document.querySelector('[data-running=false]')"
+        " && document.getElementById('job-status').textContent === 'succeeded'",
+        timeout=90_000,
+    )
     page.wait_for_selector("#curves svg")
     assert page.locator("#best-patk").inner_text() != "–"
-    assert float(page.locator("#best-patk").inner_text()) > float(page.locator("#baseline-patk").inner_text())
+    assert float(page.locator("#best-patk").inner_text()) > float(
+        page.locator("#baseline-patk").inner_text()
+    )
     assert "activated" in page.locator(".job-status").inner_text()
     shot(page, "admin-job")
 

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from training import metrics
-from training.learning_curve import Evaluation
+from training.evaluation import Evaluation
 from training.split import Split
 
 
@@ -18,13 +18,17 @@ def csr(rows, shape):
 
 
 def brute_precision(x, y, relevant, k, exclude=None):
-    """The seed's way: dense scores, argsort per user, set intersection."""
+    """The reference post's way: dense scores, argsort per user, set intersection."""
     scores = x @ y.T
     if exclude is not None:
         scores[exclude.toarray() != 0] = -np.inf
     relevant = relevant.toarray()
-    return np.mean([len(set(np.argsort(-s)[:k]) & set(np.flatnonzero(r))) / k
-                    for s, r in zip(scores, relevant)])
+    return np.mean(
+        [
+            len(set(np.argsort(-s)[:k]) & set(np.flatnonzero(r))) / k
+            for s, r in zip(scores, relevant, strict=False)
+        ]
+    )
 
 
 def test_precision_hand_computed():
@@ -39,9 +43,10 @@ def test_precision_hand_computed():
     assert metrics.precision_at_k(x, y, train, test, k=2) == (0.5, 0.25)
 
 
-@pytest.mark.parametrize("seed, users, models, k, batch, workers",
-                         [(0, 50, 40, 5, None, 2), (1, 37, 333, 3, 4, 2), (2, 10, 97, 7, 3, 1),
-                          (3, 200, 900, 5, 64, 2)])
+@pytest.mark.parametrize(
+    "seed, users, models, k, batch, workers",
+    [(0, 50, 40, 5, None, 2), (1, 37, 333, 3, 4, 2), (2, 10, 97, 7, 3, 1), (3, 200, 900, 5, 64, 2)],
+)
 def test_precision_equals_brute_force(seed, users, models, k, batch, workers):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((users, 6)).astype(np.float32)
@@ -63,7 +68,9 @@ def test_top_k_finds_the_largest(columns, k):
     scores = rng.permutation(columns * 6).reshape(6, columns).astype(np.float32)
     before = scores.copy()
     top = metrics.top_k(scores, k)
-    np.testing.assert_array_equal(np.sort(top, axis=1), np.sort(np.argsort(-scores, axis=1)[:, :k], axis=1))
+    np.testing.assert_array_equal(
+        np.sort(top, axis=1), np.sort(np.argsort(-scores, axis=1)[:, :k], axis=1)
+    )
     np.testing.assert_array_equal(scores, before)
 
 
@@ -91,7 +98,7 @@ def test_closed_form_mse_equals_brute_force(seed, scale):
     observed = sp.random(users, models, density=0.15, random_state=seed, format="csr")
     observed.data = rng.integers(1, 4, size=observed.nnz).astype(np.float64)
     dense = observed.toarray() - x.astype(np.float64) @ y.astype(np.float64).T
-    brute = np.mean(dense ** 2)
+    brute = np.mean(dense**2)
     closed = metrics.mse(x, y, observed)
     assert abs(closed - brute) / brute < 1e-9, (closed, brute)
     gram = metrics.item_gram(y)
@@ -107,7 +114,9 @@ def small_split():
 
 def test_popularity_baseline_hand_computed():
     # Train likes per model over all users: 4, 3, 2, 1, 1, 0.
-    np.testing.assert_array_equal(metrics.popularity_scores(small_split().train), [4, 3, 2, 1, 1, 0])
+    np.testing.assert_array_equal(
+        metrics.popularity_scores(small_split().train), [4, 3, 2, 1, 1, 0]
+    )
     # User 0 (liked 0, 1) is offered model 2: a test hit. User 2 (liked 0, 3) is
     # offered model 1; its test like is 5: a miss.
     assert Evaluation(small_split(), k=1).popularity_patk() == 0.5
@@ -121,8 +130,15 @@ def test_evaluation_reports_nan_for_non_finite_factors():
     x[2, 1] = np.inf
     checkpoint = ev(3, x, y)
     assert checkpoint.epoch == 3
-    assert all(np.isnan(v) for v in (checkpoint.patk_train, checkpoint.patk_test,
-                                     checkpoint.mse_train, checkpoint.mse_test))
+    assert all(
+        np.isnan(v)
+        for v in (
+            checkpoint.patk_train,
+            checkpoint.patk_test,
+            checkpoint.mse_train,
+            checkpoint.mse_test,
+        )
+    )
 
 
 def test_evaluation_scores_only_the_test_users():

@@ -3,8 +3,9 @@
 import copy
 import xml.etree.ElementTree as ET
 
-from training_helpers import run_training
 from training.svg_plot import curves_svg
+
+from training_helpers import run_training
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -26,7 +27,10 @@ def test_both_figures_from_a_real_search(demo_search):
     assert "Best learning curve" in words and "Grid-search p@k traces" in words
     best = results["best"]
     p = best["params"]
-    assert f"factors {p['factors']}, regularization {p['regularization']:g}, alpha {p['alpha']:g}" in words
+    assert (
+        f"factors {p['factors']}, regularization {p['regularization']:g}, alpha {p['alpha']:g}"
+        in words
+    )
     assert f"{best['patk_test']:.4f} at {best['iterations']}" in words
     assert f"popularity {results['baseline']['popularity_patk_test']:.4f}" in words
     # One trace in the left panel, one per configuration on the right.
@@ -56,9 +60,19 @@ def test_missing_values_break_a_trace(demo_search):
 
 
 def test_no_finite_curve_gives_a_message():
-    results = {"split": {"k": 5}, "baseline": {"popularity_patk_test": 0.01}, "best": None,
-               "curves": [{"params": {"factors": 1, "regularization": 0.0, "alpha": 1.0}, "epochs": [2],
-                           "patk": {"train": [None], "test": [None]}, "mse": {"train": [None], "test": [None]}}]}
+    results = {
+        "split": {"k": 5},
+        "baseline": {"popularity_patk_test": 0.01},
+        "best": None,
+        "curves": [
+            {
+                "params": {"factors": 1, "regularization": 0.0, "alpha": 1.0},
+                "epochs": [2],
+                "patk": {"train": [None], "test": [None]},
+                "mse": {"train": [None], "test": [None]},
+            }
+        ],
+    }
     assert "No configuration has a finite test p@k yet." in texts(parse(curves_svg(results)))
 
 
@@ -71,8 +85,10 @@ def test_cli_writes_the_svg_and_rejects_other_files(demo_search, tmp_path):
 
     not_results = tmp_path / "other.json"
     not_results.write_text('{"curves": []}', encoding="utf-8")
-    for bad, message in ((not_results, "not a RESULTS.json written by search"),
-                         (tmp_path / "missing.json", "cannot read")):
+    for bad, message in (
+        (not_results, "not a RESULTS.json written by search"),
+        (tmp_path / "missing.json", "cannot read"),
+    ):
         done = run_training("plot", bad, "--out", tmp_path / "bad.svg")
         assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1
     assert not (tmp_path / "bad.svg").exists()

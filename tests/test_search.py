@@ -10,20 +10,23 @@ import numpy as np
 import pytest
 from implicit.recommender_base import ModelFitError
 
-from training_helpers import ROOT, SMALL_EPOCHS, run_training
 from training import wrmf
 from training.artifact import load_model
 from training.likes import file_sha256, read_likes
 from training.prepare import dataset_summary, prepare
 from training.search import Grid, SplitSettings, best_configuration, grid_search
 
+from training_helpers import SMALL_EPOCHS, run_training
+
 CLI_GRID = ["--factors", "8,16", "--regularization", "0.1", "--alpha", "10,40", "--epochs", "2:8:2"]
 
 
 def strict_json(path):
     """Parse JSON refusing NaN and Infinity, which are not JSON."""
+
     def refuse(constant):
         raise ValueError(f"{constant} is not JSON")
+
     with open(path, encoding="utf-8") as f:
         return json.load(f, parse_constant=refuse)
 
@@ -35,14 +38,23 @@ def test_results_follow_the_contract_schema(demo_search, demo_likes):
     assert set(on_disk) >= {"dataset", "split", "baseline", "curves", "best"}
     dataset = on_disk["dataset"]
     assert dataset["sha256"] == file_sha256(str(demo_likes))
-    assert all(isinstance(dataset[key], int) for key in ("users", "models", "likes", "duplicates_dropped"))
+    assert all(
+        isinstance(dataset[key], int) for key in ("users", "models", "likes", "duplicates_dropped")
+    )
     assert isinstance(dataset["path"], str)
-    assert on_disk["split"] == {"k": 5, "split_count": 5, "fraction": 0.2, "seed": 0,
-                                "test_users": int(0.2 * dataset["users"])}
+    assert on_disk["split"] == {
+        "k": 5,
+        "split_count": 5,
+        "fraction": 0.2,
+        "seed": 0,
+        "test_users": int(0.2 * dataset["users"]),
+    }
     assert isinstance(on_disk["baseline"]["popularity_patk_test"], float)
     assert len(on_disk["curves"]) == 8
-    params = [(c["params"]["factors"], c["params"]["regularization"], c["params"]["alpha"])
-              for c in on_disk["curves"]]
+    params = [
+        (c["params"]["factors"], c["params"]["regularization"], c["params"]["alpha"])
+        for c in on_disk["curves"]
+    ]
     assert params == [(f, r, a) for f in (20, 40) for r in (0.1, 10.0) for a in (10.0, 50.0)]
     for curve in on_disk["curves"]:
         assert isinstance(curve["params"]["factors"], int)
@@ -52,7 +64,9 @@ def test_results_follow_the_contract_schema(demo_search, demo_likes):
                 values = curve[metric][part]
                 assert len(values) == 5 and all(isinstance(v, float) for v in values)
         assert all(0 <= v <= 1 for v in curve["patk"]["train"] + curve["patk"]["test"])
-        assert curve["seconds"] == pytest.approx(curve["fit_seconds"] + curve["eval_seconds"], abs=0.002)
+        assert curve["seconds"] == pytest.approx(
+            curve["fit_seconds"] + curve["eval_seconds"], abs=0.002
+        )
     best = on_disk["best"]
     assert set(best) == {"params", "iterations", "patk_test"}
     assert best["iterations"] in SMALL_EPOCHS
@@ -72,14 +86,25 @@ def test_on_the_demo_the_best_beats_popularity_twice(demo_search):
 
 
 def curve(factors, epochs, test):
-    return {"params": {"factors": factors, "regularization": 0.1, "alpha": 1.0}, "epochs": epochs,
-            "patk": {"train": test, "test": test}, "mse": {"train": test, "test": test}}
+    return {
+        "params": {"factors": factors, "regularization": 0.1, "alpha": 1.0},
+        "epochs": epochs,
+        "patk": {"train": test, "test": test},
+        "mse": {"train": test, "test": test},
+    }
 
 
 def test_best_ties_go_to_fewer_iterations_then_the_earlier_curve():
-    curves = [curve(10, [2, 4, 6], [0.1, 0.3, 0.3]), curve(20, [2, 4, 6], [None, 0.2, 0.3]),
-              curve(30, [2, 4, 6], [0.1, 0.3, None])]
-    assert best_configuration(curves) == {"params": curves[0]["params"], "iterations": 4, "patk_test": 0.3}
+    curves = [
+        curve(10, [2, 4, 6], [0.1, 0.3, 0.3]),
+        curve(20, [2, 4, 6], [None, 0.2, 0.3]),
+        curve(30, [2, 4, 6], [0.1, 0.3, None]),
+    ]
+    assert best_configuration(curves) == {
+        "params": curves[0]["params"],
+        "iterations": 4,
+        "patk_test": 0.3,
+    }
     assert best_configuration([curve(10, [2], [None])]) is None
 
 
@@ -95,19 +120,27 @@ def test_a_diverged_fit_is_recorded_and_the_grid_goes_on(demo_likes, tmp_path, m
     prepared = prepare(read_likes(str(demo_likes)))
     path = tmp_path / "grid.json"
     lines = []
-    results = grid_search(prepared, dataset_summary(str(demo_likes), prepared), str(path),
-                          grid=Grid(factors=(20, 30), regularization=(0.1,), alpha=(10.0,)),
-                          epochs=range(2, 9, 2), echo=lines.append)
+    results = grid_search(
+        prepared,
+        dataset_summary(str(demo_likes), prepared),
+        str(path),
+        grid=Grid(factors=(20, 30), regularization=(0.1,), alpha=(10.0,)),
+        epochs=range(2, 9, 2),
+        echo=lines.append,
+    )
     diverged, fine = strict_json(path)["curves"]
     assert diverged["patk"]["test"][:2] == results["curves"][0]["patk"]["test"][:2]
-    assert diverged["patk"]["test"][2:] == [None, None] and diverged["mse"]["train"][2:] == [None, None]
+    assert diverged["patk"]["test"][2:] == [None, None] and diverged["mse"]["train"][2:] == [
+        None,
+        None,
+    ]
     assert "after 4 iterations" in diverged["error"]
     assert None not in fine["patk"]["test"] and "error" not in fine
     assert any("ALS diverged" in line for line in lines)
     assert any("|    nan     |" in line for line in lines)
 
 
-def test_cli_prints_the_seed_table_and_fit_uses_the_best(small_likes, tmp_path):
+def test_cli_prints_the_reference_table_and_fit_uses_the_best(small_likes, tmp_path):
     out = tmp_path / "runs" / "grid.json"
     done = run_training("search", small_likes, "--out", out, *CLI_GRID)
     assert done.returncode == 0, done.stderr
@@ -124,7 +157,10 @@ def test_cli_prints_the_seed_table_and_fit_uses_the_best(small_likes, tmp_path):
     fitted = run_training("fit", small_likes, "--out", model_path, "--from-search", out)
     assert fitted.returncode == 0, fitted.stderr
     meta = load_model(str(model_path)).meta
-    assert meta["params"] == {**results["best"]["params"], "iterations": results["best"]["iterations"]}
+    assert meta["params"] == {
+        **results["best"]["params"],
+        "iterations": results["best"]["iterations"],
+    }
 
 
 def test_resume_skips_finished_configurations_and_gives_the_same_results(small_likes, tmp_path):
@@ -143,15 +179,30 @@ def test_resume_skips_finished_configurations_and_gives_the_same_results(small_l
     after = strict_json(partial)
     assert after["curves"][:2] == complete["curves"][:2]  # kept as they were, seconds included
     strip = [{k: v for k, v in c.items() if not k.endswith("seconds")} for c in after["curves"]]
-    assert strip == [{k: v for k, v in c.items() if not k.endswith("seconds")} for c in complete["curves"]]
+    assert strip == [
+        {k: v for k, v in c.items() if not k.endswith("seconds")} for c in complete["curves"]
+    ]
     assert after["best"] == complete["best"]
 
 
 def test_resume_after_a_real_interrupt(small_likes, tmp_path):
     out = tmp_path / "grid.json"
-    grid = ["--factors", "8,12,16,20,24,28", "--regularization", "0.1", "--alpha", "10", "--epochs", "2:24:2"]
-    child = subprocess.Popen([sys.executable, "-m", "training", "search", str(small_likes), "--out", str(out),
-                              *grid], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    grid = [
+        "--factors",
+        "8,12,16,20,24,28",
+        "--regularization",
+        "0.1",
+        "--alpha",
+        "10",
+        "--epochs",
+        "2:24:2",
+    ]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "training", "search", str(small_likes), "--out", str(out), *grid],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not out.exists() and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.01)
@@ -168,9 +219,14 @@ def test_resume_after_a_real_interrupt(small_likes, tmp_path):
     assert [c["params"]["factors"] for c in strict_json(out)["curves"]] == [8, 12, 16, 20, 24, 28]
 
 
-@pytest.mark.parametrize("change, what", [(["--seed", "1"], "split settings"),
-                                          (["--epochs", "2:10:2"], "epochs"),
-                                          (["--min-user-likes", "8"], "likes or thresholds")])
+@pytest.mark.parametrize(
+    "change, what",
+    [
+        (["--seed", "1"], "split settings"),
+        (["--epochs", "2:10:2"], "epochs"),
+        (["--min-user-likes", "8"], "likes or thresholds"),
+    ],
+)
 def test_resume_refuses_other_settings(small_likes, tmp_path, change, what):
     out = tmp_path / "grid.json"
     first = ["--factors", "8", "--regularization", "0.1", "--alpha", "10", "--epochs", "2:6:2"]
@@ -179,19 +235,25 @@ def test_resume_refuses_other_settings(small_likes, tmp_path, change, what):
     args = first + change
     done = run_training("search", small_likes, "--out", out, "--resume", *args)
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and f"cannot resume: it was run with other {what}" in done.stderr
+    assert (
+        done.stderr.count("\n") == 1
+        and f"cannot resume: it was run with other {what}" in done.stderr
+    )
     assert out.read_bytes() == before
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--epochs", "5:2:1"], "gives no increasing epochs"),
-    (["--epochs", "0:4:2"], "gives no increasing epochs"),
-    (["--epochs", "2-4"], "is not start:stop:step"),
-    (["--factors", "10,x"], "is not an integer"),
-    (["--regularization", "-1"], "is not a finite number >= 0"),
-    (["--fraction", "0"], "is not in (0, 1]"),
-    (["--fraction", "1.0", "--split-count", "50"], "not enough users with >= 100 likes"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--epochs", "5:2:1"], "gives no increasing epochs"),
+        (["--epochs", "0:4:2"], "gives no increasing epochs"),
+        (["--epochs", "2-4"], "is not start:stop:step"),
+        (["--factors", "10,x"], "is not an integer"),
+        (["--regularization", "-1"], "is not a finite number >= 0"),
+        (["--fraction", "0"], "is not in (0, 1]"),
+        (["--fraction", "1.0", "--split-count", "50"], "not enough users with >= 100 likes"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(small_likes, tmp_path, args, message):
     done = run_training("search", small_likes, "--out", tmp_path / "r.json", *args)
     assert done.returncode == 2
@@ -199,9 +261,16 @@ def test_bad_arguments_exit_2_with_one_line(small_likes, tmp_path, args, message
     assert not (tmp_path / "r.json").exists()
 
 
-def test_default_grid_is_the_seeds():
+def test_default_grid_is_the_reference_posts():
     grid = Grid()
     assert len(grid.configurations()) == 180
     assert grid.configurations()[:2] == [wrmf.Params(10, 0.0, 1.0), wrmf.Params(10, 0.0, 10.0)]
-    assert list(np.unique([p.regularization for p in grid.configurations()])) == [0, 1e-5, 1e-3, 0.1, 10, 100]
+    assert list(np.unique([p.regularization for p in grid.configurations()])) == [
+        0,
+        1e-5,
+        1e-3,
+        0.1,
+        10,
+        100,
+    ]
     assert SplitSettings() == SplitSettings(k=5, split_count=5, fraction=0.2, seed=0)

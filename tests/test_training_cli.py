@@ -5,9 +5,10 @@ import os
 
 import numpy as np
 import pytest
-from training_helpers import run_training as run
 
 from training.artifact import load_model
+
+from training_helpers import run_training as run
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def test_demo_is_deterministic(tmp_path, small_demo):
     assert other.read_bytes() != small_demo.read_bytes()
 
 
-def test_prepare_prints_the_seeds_report(small_demo):
+def test_prepare_prints_the_reference_report(small_demo):
     result = run("prepare", small_demo)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -48,7 +49,12 @@ def test_fit_writes_the_contract_artifact(tmp_path, small_demo):
         assert z["mids"].dtype.kind == "U" and z["names"].dtype.kind == "U"
     model = load_model(out)
     assert model.item_factors.shape == (len(model.mids), 8)
-    assert model.meta["params"] == {"factors": 8, "regularization": 0.1, "alpha": 10.0, "iterations": 3}
+    assert model.meta["params"] == {
+        "factors": 8,
+        "regularization": 0.1,
+        "alpha": 10.0,
+        "iterations": 3,
+    }
     assert model.meta["confidence"] == "1+alpha*d"
     assert model.meta["dataset"]["sha256"] == hashlib.sha256(small_demo.read_bytes()).hexdigest()
     assert set(model.meta["versions"]) == {"implicit", "numpy", "scipy"}
@@ -69,15 +75,18 @@ def test_failed_fit_leaves_the_existing_model_byte_identical(tmp_path, small_dem
     assert sorted(os.listdir(tmp_path)) == ["active.npz", "bad.psv"]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty file"),
-    (b"modelname,mid,uid\na,m,u\n", ":1: expected the header"),
-    (b"modelname|mid|uid\na|m|u\nb|n\n", ":3: expected 3 fields, got 2"),
-    (b"modelname|mid|uid\na||u\n", ":2: empty mid"),
-    (b"modelname|mid|uid\na|m|\n", ":2: empty uid"),
-    (b"modelname|mid|uid|count\na|m|u|-1\n", ":2: count '-1' is not a positive number"),
-    (b"modelname|mid|uid\n\x89PNG\r\n", ":2: not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty file"),
+        (b"modelname,mid,uid\na,m,u\n", ":1: expected the header"),
+        (b"modelname|mid|uid\na|m|u\nb|n\n", ":3: expected 3 fields, got 2"),
+        (b"modelname|mid|uid\na||u\n", ":2: empty mid"),
+        (b"modelname|mid|uid\na|m|\n", ":2: empty uid"),
+        (b"modelname|mid|uid|count\na|m|u|-1\n", ":2: count '-1' is not a positive number"),
+        (b"modelname|mid|uid\n\x89PNG\r\n", ":2: not UTF-8 text"),
+    ],
+)
 @pytest.mark.parametrize("command", ["prepare", "fit"])
 def test_bad_input_is_one_line_and_status_2(tmp_path, content, message, command):
     path = tmp_path / "likes.psv"
@@ -98,14 +107,17 @@ def test_skip_bad_rows_reports_and_goes_on(tmp_path, small_demo):
     assert result.stdout.splitlines()[0] == "Skipped bad rows: 2"
 
 
-@pytest.mark.parametrize("args", [
-    ["fit", "x.psv"],  # --out missing
-    ["fit", "x.psv", "--out", "m.npz", "--factors", "0"],
-    ["fit", "x.psv", "--out", "m.npz", "--alpha", "-1"],
-    ["fit", "x.psv", "--out", "m.npz", "--engine", "spark"],
-    ["prepare", "x.psv", "--min-user-likes", "abc"],
-    ["nonsense"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fit", "x.psv"],  # --out missing
+        ["fit", "x.psv", "--out", "m.npz", "--factors", "0"],
+        ["fit", "x.psv", "--out", "m.npz", "--alpha", "-1"],
+        ["fit", "x.psv", "--out", "m.npz", "--engine", "spark"],
+        ["prepare", "x.psv", "--min-user-likes", "abc"],
+        ["nonsense"],
+    ],
+)
 def test_bad_arguments_are_one_line_and_status_2(args):
     result = run(*args)
     assert result.returncode == 2

@@ -5,12 +5,15 @@ import os
 import threading
 
 import pytest
-from training_helpers import run_training as run
 
 from training.errors import BadInput
 from training.fetch import fetch
 
-LIKES = ("modelname|mid|uid\n" + "".join(f"model {i}|m{i}|u{i % 7}\n" for i in range(2000))).encode()
+from training_helpers import run_training as run
+
+LIKES = (
+    "modelname|mid|uid\n" + "".join(f"model {i}|m{i}|u{i % 7}\n" for i in range(2000))
+).encode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -55,11 +58,14 @@ def test_downloads_atomically(server, tmp_path):
     assert os.listdir(tmp_path) == ["likes.psv"]
 
 
-@pytest.mark.parametrize("path, message", [
-    ("/truncated.psv", "download"),
-    ("/missing.psv", "HTTP 404"),
-    ("/page.html", "not a likes file"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("/truncated.psv", "download"),
+        ("/missing.psv", "HTTP 404"),
+        ("/page.html", "not a likes file"),
+    ],
+)
 def test_a_broken_download_leaves_no_partial_file(server, tmp_path, path, message):
     out = tmp_path / "likes.psv"
     out.write_bytes(b"the earlier download")

@@ -1,4 +1,4 @@
-"""The likes reader: the seed's format, hostile names, and every bad input the contract names."""
+"""The likes reader: the reference post's format, hostile names, every bad input named."""
 
 import pytest
 
@@ -39,11 +39,14 @@ def test_delimiter_in_name_is_quoted_with_backslash(tmp_path):
     assert path.read_text(encoding="utf-8").splitlines()[1] == "\\A | B\\|m|u"
 
 
-def test_reads_the_seed_format_and_interns_ids(tmp_path):
-    path = write(tmp_path, "modelname|mid|uid\n"
-                           "3D fanart Noel|5dce|7ac1\n"
-                           "\\Rock | Stone\\|aaaa|7ac1\n"
-                           "3D fanart Noel|5dce|2b4a\n")
+def test_reads_the_reference_format_and_interns_ids(tmp_path):
+    path = write(
+        tmp_path,
+        "modelname|mid|uid\n"
+        "3D fanart Noel|5dce|7ac1\n"
+        "\\Rock | Stone\\|aaaa|7ac1\n"
+        "3D fanart Noel|5dce|2b4a\n",
+    )
     likes = read_likes(path)
     assert likes.mids == ["5dce", "aaaa"]
     assert likes.names == ["3D fanart Noel", "Rock | Stone"]
@@ -58,19 +61,22 @@ def test_count_column(tmp_path):
     assert read_likes(path).count.tolist() == [3.0, 0.5]
 
 
-@pytest.mark.parametrize("body, line, reason", [
-    ("modelname|mid|uid\na|m|u\nb|n\n", 3, "expected 3 fields, got 2"),
-    ("modelname|mid|uid\na|m|u\nb|m|u|x\n", 3, "expected 3 fields, got 4"),
-    ("modelname|mid|uid\na||u\n", 2, "empty mid"),
-    ("modelname|mid|uid\na|m|\n", 2, "empty uid"),
-    ("modelname|mid|uid|count\na|m|u|1\na|m|v|0\n", 3, "count '0' is not a positive number"),
-    ("modelname|mid|uid|count\na|m|u|-2\n", 2, "count '-2' is not a positive number"),
-    ("modelname|mid|uid|count\na|m|u|nan\n", 2, "count 'nan' is not a positive number"),
-    ("modelname|mid|uid|count\na|m|u|many\n", 2, "count 'many' is not a number"),
-    ("modelname|mid|uid\na|m|u\n\\never closed|m|u\n", 3, "malformed row"),
-    ("name|id|user\na|m|u\n", 1, "expected the header"),
-    ("a|m|u\nb|n|v\n", 1, "expected the header"),
-])
+@pytest.mark.parametrize(
+    "body, line, reason",
+    [
+        ("modelname|mid|uid\na|m|u\nb|n\n", 3, "expected 3 fields, got 2"),
+        ("modelname|mid|uid\na|m|u\nb|m|u|x\n", 3, "expected 3 fields, got 4"),
+        ("modelname|mid|uid\na||u\n", 2, "empty mid"),
+        ("modelname|mid|uid\na|m|\n", 2, "empty uid"),
+        ("modelname|mid|uid|count\na|m|u|1\na|m|v|0\n", 3, "count '0' is not a positive number"),
+        ("modelname|mid|uid|count\na|m|u|-2\n", 2, "count '-2' is not a positive number"),
+        ("modelname|mid|uid|count\na|m|u|nan\n", 2, "count 'nan' is not a positive number"),
+        ("modelname|mid|uid|count\na|m|u|many\n", 2, "count 'many' is not a number"),
+        ("modelname|mid|uid\na|m|u\n\\never closed|m|u\n", 3, "malformed row"),
+        ("name|id|user\na|m|u\n", 1, "expected the header"),
+        ("a|m|u\nb|n|v\n", 1, "expected the header"),
+    ],
+)
 def test_bad_rows_name_file_and_line(tmp_path, body, line, reason):
     path = write(tmp_path, body)
     with pytest.raises(BadRow) as error:

@@ -1,15 +1,16 @@
 """Deduplication, iterative thresholding and the confidence matrix."""
 
 import numpy as np
-from training_helpers import write_grid
 
 from training.confidence import confidence
 from training.likes import read_likes, write_likes
 from training.prepare import prepare, threshold
 
+from training_helpers import write_grid
+
 
 def naive_threshold(pairs, min_user, min_model):
-    """Reference: the seed's loop on a set of (user, model) pairs."""
+    """Reference: the reference post's loop on a set of (user, model) pairs."""
     pairs = set(pairs)
     while True:
         start = len(pairs)
@@ -38,21 +39,22 @@ def test_user_drops_below_minimum_only_after_a_model_is_removed():
     user = np.array([users.index(u) for u, _ in pairs], dtype=np.int32)
     model = np.array([models.index(m) for _, m in pairs], dtype=np.int32)
     keep = threshold(user, model, 5, 5)
-    kept = {(users[u], models[m]) for u, m in zip(user[keep], model[keep])}
+    kept = {(users[u], models[m]) for u, m in zip(user[keep], model[keep], strict=False)}
     assert not any(u == "late" or m == "m_rare" for u, m in kept)
     assert kept == naive_threshold(pairs, 5, 5)
     assert kept  # the fans and the crowd survive
 
 
-def test_threshold_matches_the_seeds_loop_on_random_likes():
+def test_threshold_matches_the_reference_loop_on_random_likes():
     rng = np.random.default_rng(7)
     for _ in range(5):
         user = rng.integers(0, 60, 900).astype(np.int32)
         model = (rng.zipf(1.6, 900) % 80).astype(np.int32)
-        unique = sorted(set(zip(user.tolist(), model.tolist())))
-        u, m = (np.array(x, dtype=np.int32) for x in zip(*unique))
+        unique = sorted(set(zip(user.tolist(), model.tolist(), strict=False)))
+        u, m = (np.array(x, dtype=np.int32) for x in zip(*unique, strict=False))
         keep = threshold(u, m, 4, 3)
-        assert set(zip(u[keep].tolist(), m[keep].tolist())) == naive_threshold(unique, 4, 3)
+        kept = set(zip(u[keep].tolist(), m[keep].tolist(), strict=True))
+        assert kept == naive_threshold(unique, 4, 3)
 
 
 def test_duplicates_are_counted_and_dropped(tmp_path):
@@ -86,6 +88,7 @@ def test_confidence_is_one_plus_alpha_times_d(tmp_path):
     for alpha in (0.0, 1.0, 50.0, 1000.0):
         c = confidence(prepared.likes, alpha)
         assert c.dtype == np.float32
-        np.testing.assert_array_equal(c.toarray(), np.where(d > 0, 1 + alpha * d, 0).astype(np.float32))
+        np.testing.assert_array_equal(
+            c.toarray(), np.where(d > 0, 1 + alpha * d, 0).astype(np.float32)
+        )
     assert d[0, 0] == 1 and d[1, 2] == 4
-

@@ -18,8 +18,14 @@ def test_neighbours_share_the_planted_group(tmp_path):
 
     model = fit(prepared.likes, Params(), iterations=22, seed=0)
     model_path = tmp_path / "model.npz"
-    save_model(str(model_path), model.item_factors, prepared.mids, prepared.names, prepared.likes,
-               build_meta(Params(), 22, {"path": str(likes_path)}))
+    save_model(
+        str(model_path),
+        model.item_factors,
+        prepared.mids,
+        prepared.names,
+        prepared.likes,
+        build_meta(Params(), 22, {"path": str(likes_path)}),
+    )
     loaded = load_model(str(model_path))
     np.testing.assert_array_equal(loaded.item_factors, model.item_factors)
 

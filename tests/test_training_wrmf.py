@@ -1,11 +1,12 @@
 """The WRMF wrapper: warm starts and progress callbacks do not change the factors."""
 
 import numpy as np
-from training_helpers import write_grid
 
 from training.likes import read_likes
 from training.prepare import prepare
 from training.wrmf import WRMF, Params, fit
+
+from training_helpers import write_grid
 
 
 def test_one_iteration_at_a_time_and_warm_starts_give_the_same_factors(tmp_path):

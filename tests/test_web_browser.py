@@ -8,8 +8,9 @@ Playwright cannot download its own browser here, so it launches
 import threading
 
 import pytest
-from browser import shot
 from werkzeug.serving import make_server
+
+from browser import shot
 
 ALL_IMAGES_LOADED = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
 

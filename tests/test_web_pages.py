@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from webapp.pages import PAGE_SIZE
-from webapp.sketchfab_urls import mid_from_url
+from webapp.pages.routes import PAGE_SIZE
+from webapp.pages.sketchfab_urls import mid_from_url
 
 
 def card_mids(response):
@@ -28,8 +28,10 @@ def test_gallery_is_paged_most_liked_first(client, demo_model):
 def test_cards_are_lazy_images_with_size_and_alt(client):
     html = client.get("/").get_data(as_text=True)
     images = re.findall(r"<img [^>]*>", html)
-    assert images and all('loading="lazy"' in i and 'width="320"' in i and 'height="180"' in i
-                          and 'alt="' in i for i in images)
+    assert images and all(
+        'loading="lazy"' in i and 'width="320"' in i and 'height="180"' in i and 'alt="' in i
+        for i in images
+    )
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "1e3", ""])
@@ -97,14 +99,17 @@ def test_empty_search_shows_a_hint(client):
     assert response.status_code == 200 and b"paste a Sketchfab link" in response.data
 
 
-@pytest.mark.parametrize("template", [
-    "https://sketchfab.com/3d-models/some-long-name-{mid}",
-    "https://sketchfab.com/3d-models/{mid}",
-    "https://sketchfab.com/models/{mid}",
-    "https://sketchfab.com/models/{mid}/embed?autostart=1",
-    "sketchfab.com/3d-models/name-{mid}#comments",
-    "  {mid}  ",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "https://sketchfab.com/3d-models/some-long-name-{mid}",
+        "https://sketchfab.com/3d-models/{mid}",
+        "https://sketchfab.com/models/{mid}",
+        "https://sketchfab.com/models/{mid}/embed?autostart=1",
+        "sketchfab.com/3d-models/name-{mid}#comments",
+        "  {mid}  ",
+    ],
+)
 def test_pasted_urls_and_bare_mids_go_to_the_model(client, demo_model, template):
     mid = demo_model.mids[7]
     response = client.get("/search", query_string={"q": template.format(mid=mid)})
@@ -114,13 +119,22 @@ def test_pasted_urls_and_bare_mids_go_to_the_model(client, demo_model, template)
 
 
 def test_a_pasted_url_of_an_unknown_model_ends_on_the_404_page(client):
-    response = client.get("/search", query_string={"q": "https://sketchfab.com/models/0123abc"},
-                          follow_redirects=True)
+    response = client.get(
+        "/search", query_string={"q": "https://sketchfab.com/models/0123abc"}, follow_redirects=True
+    )
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("text", ["knight", "https://example.com/models/abc", "sketchfab.com",
-                                  "https://sketchfab.com/search?q=car", "http://[::1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "knight",
+        "https://example.com/models/abc",
+        "sketchfab.com",
+        "https://sketchfab.com/search?q=car",
+        "http://[::1",
+    ],
+)
 def test_other_text_is_not_a_model_url(text):
     assert mid_from_url(text) is None
 
@@ -139,12 +153,26 @@ def test_search_query_is_escaped(client):
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
 
 
-@pytest.mark.parametrize("url", [
-    "/models/%00", "/models/..%2F..%2Fetc", "/models/" + "x" * 5000, "/search?q=%00%ff",
-    "/search?q=" + "%F0%9F%A6%8A" * 500, "/search?q=a&page=-5", "/search?q=a&page=99999999999",
-    "/?page=%00", "/random?k=%FF", "/api/models/%20/similar?k=", "/thumbnails/%00",
-    "/thumbnails/" + "y" * 3000, "/api/models//similar", "/search?q=https://sketchfab.com/models/%00",
-    "/search?q=https://sketchfab.com/3d-models/-", "/static/../webapp/__init__.py",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/models/%00",
+        "/models/..%2F..%2Fetc",
+        "/models/" + "x" * 5000,
+        "/search?q=%00%ff",
+        "/search?q=" + "%F0%9F%A6%8A" * 500,
+        "/search?q=a&page=-5",
+        "/search?q=a&page=99999999999",
+        "/?page=%00",
+        "/random?k=%FF",
+        "/api/models/%20/similar?k=",
+        "/thumbnails/%00",
+        "/thumbnails/" + "y" * 3000,
+        "/api/models//similar",
+        "/search?q=https://sketchfab.com/models/%00",
+        "/search?q=https://sketchfab.com/3d-models/-",
+        "/static/../webapp/__init__.py",
+    ],
+)
 def test_nothing_a_user_types_gives_a_500(client, url):
     assert client.get(url).status_code < 500

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from webapp.sketchfab import choose_image, retry_after
+from webapp.thumbnails.sketchfab import choose_image, retry_after
 
 
 def is_placeholder(response):
@@ -118,15 +118,31 @@ def test_a_broken_cache_file_still_gives_placeholders(make_app, demo_model, tmp_
     assert is_placeholder(client.get(f"/thumbnails/{demo_model.mids[0]}"))
 
 
-@pytest.mark.parametrize("images, expected", [
-    ([{"url": "https://x/1024", "width": 1024}, {"url": "https://x/256", "width": 256},
-      {"url": "https://x/200", "width": 200}, {"url": "https://x/100", "width": 100}], "https://x/200"),
-    ([{"url": "https://x/64", "width": 64}, {"url": "https://x/150", "width": 150}], "https://x/150"),
-    ([{"url": "javascript:alert(1)", "width": 300}, {"url": "https://x/90", "width": 90}], "https://x/90"),
-    ([{"url": "https://x/a", "width": "big"}, {"width": 300}, "junk"], None),
-    ([], None),
-    ("not a list", None),
-])
+@pytest.mark.parametrize(
+    "images, expected",
+    [
+        (
+            [
+                {"url": "https://x/1024", "width": 1024},
+                {"url": "https://x/256", "width": 256},
+                {"url": "https://x/200", "width": 200},
+                {"url": "https://x/100", "width": 100},
+            ],
+            "https://x/200",
+        ),
+        (
+            [{"url": "https://x/64", "width": 64}, {"url": "https://x/150", "width": 150}],
+            "https://x/150",
+        ),
+        (
+            [{"url": "javascript:alert(1)", "width": 300}, {"url": "https://x/90", "width": 90}],
+            "https://x/90",
+        ),
+        ([{"url": "https://x/a", "width": "big"}, {"width": 300}, "junk"], None),
+        ([], None),
+        ("not a list", None),
+    ],
+)
 def test_image_choice(images, expected):
     assert choose_image(images) == expected
 

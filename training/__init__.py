@@ -1,11 +1,18 @@
 """Sketchrec training: likes loading, WRMF fitting, evaluation and model artifacts.
 
-The command line (``python -m training``) is a thin layer over these modules:
+The command line (``python -m training``, or ``sketchrec-train``) is a thin
+layer over these modules:
 
-- ``likes``: read and write the seed's pipe-separated likes file.
+- ``likes``: read and write the reference post's pipe-separated likes file.
 - ``prepare``: drop duplicate likes, iterative thresholding.
-- ``matrix``: the users x models likes matrix and the paper's confidence.
-- ``wrmf``: fit WRMF by alternating least squares with ``implicit``.
+- ``confidence``: the paper's confidence c = 1 + alpha * d.
+- ``wrmf``: fit WRMF by alternating least squares with ``implicit``; the default parameters.
+- ``split``: hold out likes of some users for evaluation.
+- ``top_k``: the k largest scores of each row, shared with the web app's neighbours.
+- ``metrics`` / ``evaluation``: p@k and MSE; scoring a checkpoint on a split.
+- ``learning_curve`` / ``search``: warm-started curves, the grid search.
+- ``results``: RESULTS.json, the search's record (read by ``fit`` and the admin pages).
 - ``artifact``: the model ``.npz`` file the web app serves.
+- ``svg_plot`` / ``log_table``: the search's figures and printed table.
 - ``demo`` / ``fetch``: demo likes with planted taste groups; the real likes.
 """

@@ -28,11 +28,13 @@ fraction = number(float, lambda v: 0 < v <= 1, "in (0, 1]")
 
 def comma_list(item_type):
     """A parser of comma-separated values of ``item_type``, as a tuple."""
+
     def parse(text):
         try:
             return tuple(item_type(item) for item in text.split(","))
         except argparse.ArgumentTypeError as e:
             raise argparse.ArgumentTypeError(f"in {text!r}: {e}") from None
+
     return parse
 
 

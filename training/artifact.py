@@ -9,9 +9,8 @@ int64 (model-major CSR of who liked what: rows = models, columns = users),
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-import implicit
 import numpy as np
 import scipy
 import scipy.sparse as sp
@@ -40,20 +39,27 @@ class Model:
         """Model-major likes CSR [models, users] with ones."""
         n_users = int(self.likes_indices.max(initial=-1)) + 1
         data = np.ones(len(self.likes_indices), dtype=np.float32)
-        return sp.csr_matrix((data, self.likes_indices, self.likes_indptr),
-                             shape=(len(self.mids), n_users))
+        return sp.csr_matrix(
+            (data, self.likes_indices, self.likes_indptr), shape=(len(self.mids), n_users)
+        )
 
 
 def build_meta(params, iterations, dataset, **extra):
     """The ``meta`` dict: format, params, confidence, dataset, created_at, versions, extras."""
+    # Imported here, not at the top: web workers load artifacts and never need implicit.
+    import implicit
+
     return {
         "format": FORMAT,
         "params": {**params.as_dict(), "iterations": int(iterations)},
         "confidence": "1+alpha*d",
         "dataset": dataset,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": {"implicit": implicit.__version__, "numpy": np.__version__,
-                     "scipy": scipy.__version__},
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": {
+            "implicit": implicit.__version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+        },
         **extra,
     }
 
@@ -98,7 +104,9 @@ def load_model(path):
 def _check(path, m):
     n = len(m.mids)
     if m.item_factors.ndim != 2 or m.item_factors.shape[0] != n:
-        raise BadInput(f"{path}: item_factors has shape {m.item_factors.shape}, expected ({n}, factors)")
+        raise BadInput(
+            f"{path}: item_factors has shape {m.item_factors.shape}, expected ({n}, factors)"
+        )
     if len(m.names) != n or len(m.like_counts) != n or len(m.likes_indptr) != n + 1:
         raise BadInput(f"{path}: arrays disagree on the number of models ({n})")
     if m.likes_indptr[-1] != len(m.likes_indices):

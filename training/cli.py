@@ -17,6 +17,7 @@ from .atomic import write_text
 from .errors import BadInput
 from .likes import read_likes
 from .prepare import dataset_summary, prepare
+from .results import read_results
 
 
 class Parser(argparse.ArgumentParser):
@@ -45,8 +46,14 @@ def build_parser():
     """The parser with all subcommands; each sets ``run`` to its function."""
     parser = Parser(prog="python -m training", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(required=True, metavar="SUBCOMMAND", parser_class=Parser)
-    for register in (_demo_parser, _fetch_parser, _prepare_parser, _fit_parser, _search_parser,
-                     _plot_parser):
+    for register in (
+        _demo_parser,
+        _fetch_parser,
+        _prepare_parser,
+        _fit_parser,
+        _search_parser,
+        _plot_parser,
+    ):
         register(sub)
     return parser
 
@@ -56,12 +63,18 @@ def likes_arguments(p):
     p.add_argument("likes", metavar="LIKES", help="likes file (modelname|mid|uid[|count])")
     p.add_argument("--min-user-likes", type=positive_int, default=5)
     p.add_argument("--min-model-likes", type=positive_int, default=5)
-    p.add_argument("--skip-bad-rows", action="store_true",
-                   help="skip and count bad rows instead of stopping at the first")
+    p.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="skip and count bad rows instead of stopping at the first",
+    )
 
 
 def load_prepared(args, echo=print):
-    """Read and threshold ``args.likes``; print the seed's report; return :class:`Prepared`."""
+    """Read and threshold ``args.likes``; print the reference post's report.
+
+    Returns :class:`Prepared`.
+    """
     likes = read_likes(args.likes, skip_bad_rows=args.skip_bad_rows)
     if likes.skipped_rows:
         echo(f"Skipped bad rows: {likes.skipped_rows}")
@@ -82,7 +95,10 @@ def _demo_parser(sub):
 
 def _run_demo(args):
     result = demo.write_demo(args.out, args.seed, args.users, args.models)
-    print(f"Wrote {len(result.rows)} likes of {args.users} users on {args.models} models to {args.out}")
+    print(
+        f"Wrote {len(result.rows)} likes of {args.users} users on {args.models} models "
+        f"to {args.out}"
+    )
 
 
 def _fetch_parser(sub):
@@ -107,28 +123,46 @@ def _fit_parser(sub):
     p = sub.add_parser("fit", help="fit WRMF on all likes and write the model artifact")
     likes_arguments(p)
     p.add_argument("--out", required=True, metavar="MODEL.npz")
-    p.add_argument("--from-search", metavar="RESULTS.json",
-                   help="use the best parameters and iterations of a grid search")
+    p.add_argument(
+        "--from-search",
+        metavar="RESULTS.json",
+        help="use the best parameters and iterations of a grid search",
+    )
     defaults = wrmf.Params()
     p.add_argument("--factors", type=positive_int, default=None, help=f"default {defaults.factors}")
-    p.add_argument("--regularization", type=non_negative_float, default=None,
-                   help=f"default {defaults.regularization}")
-    p.add_argument("--alpha", type=non_negative_float, default=None, help=f"default {defaults.alpha:g}")
-    p.add_argument("--iterations", type=positive_int, default=None, help="default 22")
-    p.add_argument("--engine", choices=["implicit"], default="implicit",
-                   help="ALS implementation (only implicit is available)")
+    p.add_argument(
+        "--regularization",
+        type=non_negative_float,
+        default=None,
+        help=f"default {defaults.regularization}",
+    )
+    p.add_argument(
+        "--alpha", type=non_negative_float, default=None, help=f"default {defaults.alpha:g}"
+    )
+    p.add_argument(
+        "--iterations", type=positive_int, default=None, help=f"default {wrmf.DEFAULT_ITERATIONS}"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_run_fit)
 
 
 def fit_settings(args):
-    """``(Params, iterations, extra meta)`` from ``--from-search`` or the flags, else the seed's best."""
-    base, iterations, extra = wrmf.Params(), 22, {}
+    """``(Params, iterations, extra meta)`` from ``--from-search`` or the flags.
+
+    Unset parameters take :mod:`training.wrmf`'s defaults.
+    """
+    base, iterations, extra = wrmf.Params(), wrmf.DEFAULT_ITERATIONS, {}
     if args.from_search:
         best, baseline = _best_of_search(args.from_search)
         base = wrmf.Params(**best["params"])
         iterations = best["iterations"]
-        extra = {"search": {"path": os.path.abspath(args.from_search), "best": best, "baseline": baseline}}
+        extra = {
+            "search": {
+                "path": os.path.abspath(args.from_search),
+                "best": best,
+                "baseline": baseline,
+            }
+        }
     params = wrmf.Params(
         factors=args.factors or base.factors,
         regularization=base.regularization if args.regularization is None else args.regularization,
@@ -139,7 +173,7 @@ def fit_settings(args):
 
 def _best_of_search(path):
     """``(best, baseline)`` of a RESULTS.json written by ``search``."""
-    results = search.read_results(path)
+    results = read_results(path)
     if results["best"] is None:
         raise BadInput(f"{path}: no configuration of this search gave a finite test p@k")
     return results["best"], results["baseline"]
@@ -157,9 +191,13 @@ def _run_fit(args):
     seconds = time.perf_counter() - started
     dataset = dataset_summary(args.likes, prepared)
     meta = artifact.build_meta(params, iterations, dataset, fit_seconds=round(seconds, 3), **extra)
-    artifact.save_model(args.out, model.item_factors, prepared.mids, prepared.names, prepared.likes, meta)
-    print(f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
-          f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s")
+    artifact.save_model(
+        args.out, model.item_factors, prepared.mids, prepared.names, prepared.likes, meta
+    )
+    print(
+        f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
+        f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s"
+    )
     print(f"Wrote {args.out}")
 
 
@@ -169,14 +207,26 @@ def _search_parser(sub):
     grid, split = search.Grid(), search.SplitSettings()
     p.add_argument("--out", required=True, metavar="RESULTS.json")
     p.add_argument("--factors", type=comma_list(positive_int), default=grid.factors)
-    p.add_argument("--regularization", type=comma_list(non_negative_float), default=grid.regularization)
+    p.add_argument(
+        "--regularization", type=comma_list(non_negative_float), default=grid.regularization
+    )
     p.add_argument("--alpha", type=comma_list(non_negative_float), default=grid.alpha)
-    p.add_argument("--epochs", type=epoch_range, default=search.SEED_EPOCHS,
-                   help="start:stop:step as Python's range (default 2:40:2)")
+    p.add_argument(
+        "--epochs",
+        type=epoch_range,
+        default=search.REFERENCE_EPOCHS,
+        help="start:stop:step as Python's range (default 2:40:2)",
+    )
     p.add_argument("--k", type=positive_int, default=split.k, help="p@k's k")
-    p.add_argument("--split-count", type=positive_int, default=split.split_count,
-                   help="likes moved to test per test user")
-    p.add_argument("--fraction", type=fraction, default=split.fraction, help="share of all users tested")
+    p.add_argument(
+        "--split-count",
+        type=positive_int,
+        default=split.split_count,
+        help="likes moved to test per test user",
+    )
+    p.add_argument(
+        "--fraction", type=fraction, default=split.fraction, help="share of all users tested"
+    )
     p.add_argument("--seed", type=int, default=split.seed)
     p.add_argument("--resume", action="store_true", help="skip configurations already in --out")
     p.set_defaults(run=_run_search)
@@ -205,6 +255,6 @@ def _plot_parser(sub):
 
 
 def _run_plot(args):
-    results = search.read_results(args.results)
+    results = read_results(args.results)
     write_text(args.out, svg_plot.curves_svg(results) + "\n")
     print(f"Wrote {args.out}")

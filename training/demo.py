@@ -15,18 +15,90 @@ from .atomic import atomic_path
 from .likes import write_likes
 
 GROUPS = {
-    "characters": ["knight", "robot girl", "samurai", "wizard", "pirate", "astronaut", "zombie", "elf archer"],
-    "vehicles": ["sports car", "pickup truck", "police car", "motorbike", "tank", "fighter jet", "sailboat", "tram"],
-    "architecture": ["cathedral", "tiny house", "lighthouse", "castle gate", "pagoda", "loft interior", "bridge", "windmill"],
+    "characters": [
+        "knight",
+        "robot girl",
+        "samurai",
+        "wizard",
+        "pirate",
+        "astronaut",
+        "zombie",
+        "elf archer",
+    ],
+    "vehicles": [
+        "sports car",
+        "pickup truck",
+        "police car",
+        "motorbike",
+        "tank",
+        "fighter jet",
+        "sailboat",
+        "tram",
+    ],
+    "architecture": [
+        "cathedral",
+        "tiny house",
+        "lighthouse",
+        "castle gate",
+        "pagoda",
+        "loft interior",
+        "bridge",
+        "windmill",
+    ],
     "animals": ["fox", "wolf", "owl", "deer", "octopus", "cat", "horse", "dragonfly"],
-    "weapons": ["sword", "katana", "revolver", "battle axe", "crossbow", "plasma rifle", "shield", "war hammer"],
-    "nature": ["oak tree", "rock cliff", "mushroom", "fern", "waterfall", "cactus", "coral reef", "pine forest"],
+    "weapons": [
+        "sword",
+        "katana",
+        "revolver",
+        "battle axe",
+        "crossbow",
+        "plasma rifle",
+        "shield",
+        "war hammer",
+    ],
+    "nature": [
+        "oak tree",
+        "rock cliff",
+        "mushroom",
+        "fern",
+        "waterfall",
+        "cactus",
+        "coral reef",
+        "pine forest",
+    ],
     "food": ["burger", "sushi set", "donut", "ramen bowl", "pizza", "croissant", "cupcake", "taco"],
-    "furniture": ["armchair", "bookshelf", "desk lamp", "sofa", "dining table", "bed", "wardrobe", "stool"],
-    "sci-fi": ["spaceship", "space station", "mech", "alien", "laser turret", "hover bike", "cyborg arm", "portal"],
+    "furniture": [
+        "armchair",
+        "bookshelf",
+        "desk lamp",
+        "sofa",
+        "dining table",
+        "bed",
+        "wardrobe",
+        "stool",
+    ],
+    "sci-fi": [
+        "spaceship",
+        "space station",
+        "mech",
+        "alien",
+        "laser turret",
+        "hover bike",
+        "cyborg arm",
+        "portal",
+    ],
     "scans": ["statue", "bust", "skull", "fossil", "temple ruin", "vase", "gravestone", "old shoe"],
 }
-STYLES = ["Low-poly", "Stylized", "Realistic", "Hand-painted", "PBR", "Voxel", "Sculpted", "Photoscanned"]
+STYLES = [
+    "Low-poly",
+    "Stylized",
+    "Realistic",
+    "Hand-painted",
+    "PBR",
+    "Voxel",
+    "Sculpted",
+    "Photoscanned",
+]
 # Sketchfab names are user-written: some carry the quote char, the delimiter or markup.
 SUFFIXES = ["", "", "", "", "", "", " | Game-ready", " (free)", ' "WIP"', " v2\\final", " <3"]
 
@@ -43,7 +115,7 @@ def generate(seed=0, users=3000, models=2000):
     """Generate demo likes; the same arguments always give the same rows.
 
     About ``20 * (models / 2000) ** 0.25`` likes per user on average, so the
-    default is about 60k likes and 15k x 25k is about 0.14% dense like the seed.
+    default is about 60k likes and 15k x 25k is about 0.14% dense like the reference post.
     """
     rng = np.random.default_rng(seed)
     names = list(GROUPS)

@@ -38,8 +38,10 @@ def fetch(url, out, timeout=30, progress=True):
 
 def _save(response, path, total, progress):
     written = 0
-    with open(path, "wb") as f, tqdm(total=total, unit="B", unit_scale=True,
-                                     disable=not progress, desc="likes") as bar:
+    with (
+        open(path, "wb") as f,
+        tqdm(total=total, unit="B", unit_scale=True, disable=not progress, desc="likes") as bar,
+    ):
         for chunk in response.iter_content(chunk_size=1 << 16):
             f.write(chunk)
             written += len(chunk)

@@ -1,4 +1,4 @@
-"""Read and write the seed's likes file.
+"""Read and write the reference post's likes file.
 
 Format: UTF-8 text, ``|``-delimited, header ``modelname|mid|uid`` and an
 optional fourth column ``count`` (d_ui > 0, default 1), csv QUOTE_MINIMAL with
@@ -22,7 +22,7 @@ COUNT_HEADER = HEADER + ["count"]
 
 
 class Dialect(csv.Dialect):
-    """The seed's dialect: pandas ``sep='|', quotechar='\\\\'``, QUOTE_MINIMAL."""
+    """The reference post's dialect: pandas ``sep='|', quotechar='\\\\'``, QUOTE_MINIMAL."""
 
     delimiter = "|"
     quotechar = "\\"
@@ -122,7 +122,9 @@ def _header(reader, path):
         raise BadRow(path, 1, f"unreadable header: {e}") from None
     cleaned = [h.strip().lstrip("\ufeff") for h in header]
     if cleaned not in (HEADER, COUNT_HEADER):
-        raise BadRow(path, 1, f"expected the header modelname|mid|uid[|count], got {'|'.join(header)!r}")
+        raise BadRow(
+            path, 1, f"expected the header modelname|mid|uid[|count], got {'|'.join(header)!r}"
+        )
     return cleaned
 
 
@@ -150,7 +152,7 @@ def _parse(row, has_count, path, line):
 
 
 def write_likes(path, rows, with_count=False):
-    """Write ``rows`` of ``(name, mid, uid[, count])`` in the seed's format.
+    """Write ``rows`` of ``(name, mid, uid[, count])`` in the reference post's format.
 
     Not atomic by itself: callers writing a user-visible file wrap it in
     :func:`training.atomic.atomic_path`.
@@ -162,9 +164,6 @@ def write_likes(path, rows, with_count=False):
 
 
 def file_sha256(path):
-    """Hex sha256 of the file at ``path``, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
+    """Hex sha256 of the file at ``path``."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()

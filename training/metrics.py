@@ -15,47 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
+from .top_k import padded_width, top_k
+
 # Users scored at once: at least 64 (64 x 25k float32 scores, 6 MB, stay in
 # cache between the passes over them), 2 per factor above 32 factors, where
 # the matrix product dominates and runs faster on taller blocks (measured).
 BATCH_USERS = 64
 # Threads scoring batches: the two cores of the machine Sketchrec is tuned on.
 WORKERS = 2
-# Columns per group in top_k; the score width is padded to a multiple of it.
-GROUP = 32
-
-
-def top_k(scores, k):
-    """Column indices of each row's ``k`` largest scores, in no order: intp [rows, k].
-
-    ``scores`` float [rows, columns] with ``columns`` a multiple of
-    :data:`GROUP` and at least ``k * GROUP`` (pad with ``-inf``); it is not
-    modified. Columns are dealt into ``columns // GROUP`` groups (column c in
-    group c mod that); the k groups with the largest maxima hold k scores at
-    least as large as any other, so one vectorised max over all scores and a
-    search among ``k * GROUP`` candidates per row find the top k. This is
-    several times faster than ``argpartition`` over full rows. The order
-    among equal scores is unspecified.
-    """
-    rows, columns = scores.shape
-    groups = columns // GROUP
-    maxima = scores.reshape(rows, GROUP, groups).max(axis=1)
-    candidates = (_largest(maxima, k)[:, None, :] + groups * np.arange(GROUP)[:, None]).reshape(rows, -1)
-    values = np.take_along_axis(scores, candidates, axis=1)
-    return np.take_along_axis(candidates, _largest(values, k), axis=1)
-
-
-def _largest(values, k):
-    """Column indices of each row's ``k`` largest ``values`` [rows, columns]; overwrites them.
-
-    ``k`` argmax passes: for the small k of p@k, cheaper than a partition.
-    """
-    rows = np.arange(values.shape[0])
-    top = np.empty((values.shape[0], k), dtype=np.intp)
-    for j in range(k):
-        top[:, j] = values.argmax(axis=1)
-        values[rows, top[:, j]] = -np.inf
-    return top
 
 
 def precision_at_k(user_vectors, item_vectors, train, test, k, batch=None, workers=WORKERS):
@@ -63,7 +30,7 @@ def precision_at_k(user_vectors, item_vectors, train, test, k, batch=None, worke
 
     ``user_vectors`` float [users, f] and ``item_vectors`` float [models, f];
     ``train``/``test`` users x models CSR (same rows) of liked models. Train
-    p@k ranks every model (as the seed does); test p@k ranks only the models
+    p@k ranks every model (as the reference post does); test p@k ranks only the models
     a user did not like in ``train``. A top-k model counts when it is stored
     in the matrix, whatever its value. Batches of ``batch`` users (default
     :func:`batch_users`) run on ``workers`` threads (numpy releases the GIL);
@@ -87,11 +54,15 @@ def precision_at_k(user_vectors, item_vectors, train, test, k, batch=None, worke
         scores[liked] = -np.inf
         unliked_top = top_k(scores, k)
         unliked_scores = np.take_along_axis(scores, unliked_top, axis=1)
-        return (_liked_in_top_k(liked[0], liked_scores, unliked_scores, k),
-                _hits(unliked_top, _cells(test, start, stop), width))
+        return (
+            _liked_in_top_k(liked[0], liked_scores, unliked_scores, k),
+            _hits(unliked_top, _cells(test, start, stop), width),
+        )
 
     with ThreadPoolExecutor(workers) as pool:
-        counts = np.array(list(pool.map(hits, range(0, user_vectors.shape[0], batch))), dtype=np.int64)
+        counts = np.array(
+            list(pool.map(hits, range(0, user_vectors.shape[0], batch))), dtype=np.int64
+        )
     hits_train, hits_test = counts.reshape(-1, 2).sum(axis=0) / (user_vectors.shape[0] * k)
     return float(hits_train), float(hits_test)
 
@@ -125,16 +96,15 @@ def _sorted(matrix):
 
 def _padded(item_vectors, k):
     """``item_vectors`` with zero rows appended up to the width :func:`top_k` needs."""
-    groups = max(k, -(-item_vectors.shape[0] // GROUP))
-    padding = np.zeros((groups * GROUP - item_vectors.shape[0], item_vectors.shape[1]),
-                       dtype=item_vectors.dtype)
+    rows = padded_width(item_vectors.shape[0], k) - item_vectors.shape[0]
+    padding = np.zeros((rows, item_vectors.shape[1]), dtype=item_vectors.dtype)
     return np.vstack([item_vectors, padding])
 
 
 def _cells(matrix, start, stop):
     """Stored cells of CSR rows ``start:stop`` as an index pair (row - start, column), row-major."""
     lo, hi = matrix.indptr[start], matrix.indptr[stop]
-    rows = np.repeat(np.arange(stop - start), np.diff(matrix.indptr[start:stop + 1]))
+    rows = np.repeat(np.arange(stop - start), np.diff(matrix.indptr[start : stop + 1]))
     return rows, matrix.indices[lo:hi]
 
 

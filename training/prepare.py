@@ -1,6 +1,6 @@
 """From raw likes to the thresholded users x models likes matrix.
 
-The seed's data preparation: drop duplicate likes, then drop users and models
+The reference post's data preparation: drop duplicate likes, then drop users and models
 with too few likes, again and again until nothing changes. Vectorised with
 ``numpy.bincount``; no pandas.
 """
@@ -25,12 +25,12 @@ class Summary:
 
     @property
     def sparsity(self):
-        """Percentage of filled cells, the seed's "Sparsity"."""
+        """Percentage of filled cells, the reference post's "Sparsity"."""
         cells = self.users * self.models
         return 100.0 * self.likes / cells if cells else 0.0
 
     def lines(self):
-        """The seed's three printed lines."""
+        """The reference post's three printed lines."""
         return [
             f"Number of users: {self.users}",
             f"Number of models: {self.models}",
@@ -56,7 +56,7 @@ class Prepared:
     after: Summary
 
     def report(self):
-        """The seed's printout, as lines."""
+        """The reference post's printout, as lines."""
         return (
             [f"Duplicated rows: {self.duplicates}", "Starting likes info"]
             + self.before.lines()
@@ -122,7 +122,10 @@ def prepare(likes, min_user_likes=5, min_model_likes=5):
 
 
 def dataset_summary(path, prepared):
-    """The ``dataset`` of RESULTS.json and of a model's meta: the file and the thresholded likes' size."""
+    """The ``dataset`` of RESULTS.json and of a model's meta.
+
+    The file (path, sha256) and the size of the thresholded likes.
+    """
     return {
         "path": os.path.abspath(path),
         "sha256": file_sha256(path),

@@ -1,7 +1,7 @@
 """Grid search over WRMF parameters with learning curves, kept in RESULTS.json.
 
-One split (the seed's), one warm-started fit per configuration evaluated at
-every checkpoint epoch, the seed's log table per configuration. RESULTS.json
+One split (the reference post's), one warm-started fit per configuration evaluated at
+every checkpoint epoch, the reference post's log table per configuration. RESULTS.json
 (schema in CONTRACT.md, plus per-curve ``fit_seconds``/``eval_seconds`` and
 ``error`` when ALS diverged) is rewritten atomically after every
 configuration, so an interrupted search resumes where it stopped. Metrics that
@@ -9,7 +9,6 @@ are NaN (a diverged fit) are written as ``null``.
 """
 
 import itertools
-import json
 import math
 import os
 import sys
@@ -18,9 +17,10 @@ from dataclasses import asdict, dataclass
 from tqdm import tqdm
 
 from . import log_table
-from .atomic import write_text
 from .errors import BadInput
-from .learning_curve import Evaluation, learning_curve
+from .evaluation import Evaluation
+from .learning_curve import learning_curve
+from .results import read_results, write_results
 from .split import split_likes
 from .wrmf import Params
 
@@ -38,13 +38,16 @@ class Grid:
     alpha: tuple = (1.0, 10.0, 50.0, 100.0, 500.0, 1000.0)
 
     def configurations(self):
-        """:class:`Params` of every combination, in the seed's order (alpha varies fastest)."""
-        return [Params(f, r, a) for f, r, a in itertools.product(self.factors, self.regularization, self.alpha)]
+        """:class:`Params` of every combination, in the reference post's order (alpha fastest)."""
+        return [
+            Params(f, r, a)
+            for f, r, a in itertools.product(self.factors, self.regularization, self.alpha)
+        ]
 
 
 @dataclass(frozen=True)
 class SplitSettings:
-    """How the likes are split and scored: p@k's k and the seed's split arguments."""
+    """How the likes are split and scored: p@k's k and the reference post's split arguments."""
 
     k: int = 5
     split_count: int = 5
@@ -52,11 +55,20 @@ class SplitSettings:
     seed: int = 0
 
 
-SEED_EPOCHS = range(2, 40, 2)
+REFERENCE_EPOCHS = range(2, 40, 2)
 
 
-def grid_search(prepared, dataset, out, grid=Grid(), epochs=SEED_EPOCHS, settings=SplitSettings(),
-                resume=False, progress=False, echo=tqdm.write):
+def grid_search(
+    prepared,
+    dataset,
+    out,
+    grid=Grid(),
+    epochs=REFERENCE_EPOCHS,
+    settings=SplitSettings(),
+    resume=False,
+    progress=False,
+    echo=tqdm.write,
+):
     """Run the search on :class:`training.prepare.Prepared` likes; return the results dict.
 
     ``dataset`` is :func:`training.prepare.dataset_summary`; ``out`` the RESULTS.json path,
@@ -81,10 +93,18 @@ def grid_search(prepared, dataset, out, grid=Grid(), epochs=SEED_EPOCHS, setting
     finished = {_key(curve["params"]) for curve in results["curves"]}
     configurations = grid.configurations()
     todo = [p for p in configurations if _key(p.as_dict()) not in finished]
-    echo(f"Test users: {len(split.users)}; popularity baseline p@{settings.k} test: "
-         f"{results['baseline']['popularity_patk_test']:.5f}")
-    with tqdm(total=len(configurations), initial=len(configurations) - len(todo), desc="grid",
-              unit="config", disable=not progress, file=sys.stderr) as bar:
+    echo(
+        f"Test users: {len(split.users)}; popularity baseline p@{settings.k} test: "
+        f"{results['baseline']['popularity_patk_test']:.5f}"
+    )
+    with tqdm(
+        total=len(configurations),
+        initial=len(configurations) - len(todo),
+        desc="grid",
+        unit="config",
+        disable=not progress,
+        file=sys.stderr,
+    ) as bar:
         for params in todo:
             curve = _run_configuration(split, params, epochs, evaluation, settings.seed, echo)
             results["curves"].append(curve_entry(curve, epochs))
@@ -97,12 +117,17 @@ def grid_search(prepared, dataset, out, grid=Grid(), epochs=SEED_EPOCHS, setting
 
 
 def _run_configuration(split, params, epochs, evaluation, seed, echo):
-    echo(f"factors: {params.factors} | regularization: {params.regularization:g} | alpha: {params.alpha:g}")
+    echo(
+        f"factors: {params.factors} | regularization: {params.regularization:g} | "
+        f"alpha: {params.alpha:g}"
+    )
     for line in log_table.header_lines(METRIC_COLUMNS):
         echo(line)
 
     def log(c):
-        for line in log_table.row_lines([c.epoch, c.patk_train, c.patk_test, c.mse_train, c.mse_test]):
+        for line in log_table.row_lines(
+            [c.epoch, c.patk_train, c.patk_test, c.mse_train, c.mse_test]
+        ):
             echo(line)
 
     curve = learning_curve(split, params, epochs, evaluation, seed, on_checkpoint=log)
@@ -117,10 +142,14 @@ def curve_entry(curve, epochs):
     entry = {
         "params": curve.params.as_dict(),
         "epochs": epochs,
-        "patk": {"train": [_json_float(c.patk_train) for c in points],
-                 "test": [_json_float(c.patk_test) for c in points]},
-        "mse": {"train": [_json_float(c.mse_train) for c in points],
-                "test": [_json_float(c.mse_test) for c in points]},
+        "patk": {
+            "train": [_json_float(c.patk_train) for c in points],
+            "test": [_json_float(c.patk_test) for c in points],
+        },
+        "mse": {
+            "train": [_json_float(c.mse_train) for c in points],
+            "test": [_json_float(c.mse_test) for c in points],
+        },
         "seconds": round(curve.fit_seconds + curve.eval_seconds, 3),
         "fit_seconds": round(curve.fit_seconds, 3),
         "eval_seconds": round(curve.eval_seconds, 3),
@@ -138,71 +167,43 @@ def best_configuration(curves):
     """
     best = None
     for curve in curves:
-        for epoch, patk in zip(curve["epochs"], curve["patk"]["test"]):
-            if patk is not None and (best is None or (patk, -epoch) > (best["patk_test"], -best["iterations"])):
+        for epoch, patk in zip(curve["epochs"], curve["patk"]["test"], strict=False):
+            if patk is not None and (
+                best is None or (patk, -epoch) > (best["patk_test"], -best["iterations"])
+            ):
                 best = {"params": curve["params"], "iterations": epoch, "patk_test": patk}
     return best
 
 
 def summary_lines(results):
     """The best configurations (up to :data:`SHOWN_RANKS`) as a log table, then the pick."""
-    ranked = sorted(filter(None, (best_configuration([c]) for c in results["curves"])),
-                    key=lambda b: (-b["patk_test"], b["iterations"]))
+    ranked = sorted(
+        filter(None, (best_configuration([c]) for c in results["curves"])),
+        key=lambda b: (-b["patk_test"], b["iterations"]),
+    )
     if not ranked:
         return ["No configuration gave a finite test p@k."]
     lines = ["Best configurations:"] + log_table.header_lines(RANKING_COLUMNS)
     for b in ranked[:SHOWN_RANKS]:
         p = b["params"]
-        lines += log_table.row_lines([p["factors"], f"{p['regularization']:g}", f"{p['alpha']:g}",
-                                      b["iterations"], b["patk_test"]])
+        lines += log_table.row_lines(
+            [
+                p["factors"],
+                f"{p['regularization']:g}",
+                f"{p['alpha']:g}",
+                b["iterations"],
+                b["patk_test"],
+            ]
+        )
     best, baseline = results["best"], results["baseline"]["popularity_patk_test"]
     p = best["params"]
     ratio = f" ({best['patk_test'] / baseline:.1f}x)" if baseline > 0 else ""
-    lines.append(f"Pick: factors {p['factors']}, regularization {p['regularization']:g}, "
-                 f"alpha {p['alpha']:g}, {best['iterations']} iterations: p@{results['split']['k']} test "
-                 f"{best['patk_test']:.5f} vs popularity {baseline:.5f}{ratio}")
+    lines.append(
+        f"Pick: factors {p['factors']}, regularization {p['regularization']:g}, "
+        f"alpha {p['alpha']:g}, {best['iterations']} iterations: p@{results['split']['k']} test "
+        f"{best['patk_test']:.5f} vs popularity {baseline:.5f}{ratio}"
+    )
     return lines
-
-
-def write_results(path, results):
-    """Write RESULTS.json atomically; strict JSON (NaN is never written)."""
-    write_text(path, json.dumps(results, indent=1, allow_nan=False) + "\n")
-
-
-def read_results(path):
-    """Load a RESULTS.json written by :func:`grid_search`; :class:`BadInput` if it is not one."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            results = json.load(f)
-    except OSError as e:
-        raise BadInput(f"{path}: cannot read: {e.strerror}") from None
-    except ValueError as e:
-        raise BadInput(f"{path}: not JSON ({e})") from None
-    problem = schema_problem(results)
-    if problem:
-        raise BadInput(f"{path}: not a RESULTS.json written by search: {problem}")
-    return results
-
-
-def schema_problem(results):
-    """What keeps ``results`` from being a RESULTS.json (CONTRACT.md), or None."""
-    try:
-        for key in ("sha256", "users", "models", "likes"):
-            results["dataset"][key]
-        for key in ("k", "split_count", "fraction", "seed", "test_users"):
-            results["split"][key]
-        results["baseline"]["popularity_patk_test"]
-        for curve in results["curves"]:
-            n = len(curve["epochs"])
-            for key in ("factors", "regularization", "alpha"):
-                curve["params"][key]
-            if any(len(curve[metric][part]) != n for metric in ("patk", "mse") for part in ("train", "test")):
-                return "a curve's metrics and epochs differ in length"
-        if results["best"] is not None:
-            results["best"]["params"], results["best"]["iterations"], results["best"]["patk_test"]
-    except (KeyError, TypeError, IndexError) as e:
-        return f"missing or malformed {e}"
-    return None
 
 
 def _resumable_curves(path, fresh, epochs, echo):
@@ -211,13 +212,20 @@ def _resumable_curves(path, fresh, epochs, echo):
         echo(f"Nothing to resume at {path}: starting afresh")
         return []
     earlier = read_results(path)
-    same_likes = all(earlier["dataset"][key] == fresh["dataset"][key] for key in ("sha256", "users", "models", "likes"))
-    for same, what in ((same_likes, "likes or thresholds"),
-                       (earlier["split"] == fresh["split"], "split settings (k, split count, fraction, seed)"),
-                       (all(c["epochs"] == epochs for c in earlier["curves"]), "epochs")):
+    same_likes = all(
+        earlier["dataset"][key] == fresh["dataset"][key]
+        for key in ("sha256", "users", "models", "likes")
+    )
+    for same, what in (
+        (same_likes, "likes or thresholds"),
+        (earlier["split"] == fresh["split"], "split settings (k, split count, fraction, seed)"),
+        (all(c["epochs"] == epochs for c in earlier["curves"]), "epochs"),
+    ):
         if not same:
-            raise BadInput(f"{path}: cannot resume: it was run with other {what}; "
-                           "rerun without --resume or with another --out")
+            raise BadInput(
+                f"{path}: cannot resume: it was run with other {what}; "
+                "rerun without --resume or with another --out"
+            )
     echo(f"Resuming {path}: {len(earlier['curves'])} configurations done")
     return earlier["curves"]
 

@@ -1,8 +1,8 @@
-"""The seed's two grid-search figures as one inline SVG, without matplotlib.
+"""The reference post's two grid-search figures as one inline SVG, without matplotlib.
 
 Left: the best configuration's learning curve (test p@k against epochs) with
 its best epoch marked and the popularity baseline dashed. Right: every
-configuration's test p@k trace, the better ones darker, as the seed drew
+configuration's test p@k trace, the better ones darker, as the reference post drew
 them. :func:`curves_svg` returns an ``<svg>`` element that the ``plot``
 command writes to a file and the admin page embeds; all text is escaped.
 """
@@ -38,11 +38,17 @@ def curves_svg(results):
     """The two figures of a RESULTS.json dict as an SVG string (960 x 400 user units)."""
     ranked = _ranked(results["curves"])
     width = 2 * PANEL_WIDTH
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" '
-             f'width="{width}" height="{HEIGHT}" role="img" aria-label="Grid-search learning curves">',
-             f'<rect width="{width}" height="{HEIGHT}" fill="white"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" '
+        f'width="{width}" height="{HEIGHT}" role="img" aria-label="Grid-search learning curves">',
+        f'<rect width="{width}" height="{HEIGHT}" fill="white"/>',
+    ]
     if not ranked:
-        parts.append(_text(width / 2, HEIGHT / 2, "No configuration has a finite test p@k yet.", 16, "middle"))
+        parts.append(
+            _text(
+                width / 2, HEIGHT / 2, "No configuration has a finite test p@k yet.", 16, "middle"
+            )
+        )
         return "\n".join(parts + ["</svg>"])
     k = results["split"]["k"]
     baseline = results.get("baseline", {}).get("popularity_patk_test")
@@ -54,47 +60,67 @@ def curves_svg(results):
     left, right = Axes(0, span, top_value), Axes(PANEL_WIDTH, span, top_value)
     parts += _frame(left, y_ticks, "Best learning curve", _describe(best["params"]), k)
     parts += _best_panel(left, best, best_score, baseline)
-    parts += _frame(right, y_ticks, "Grid-search p@k traces",
-                    f"{len(ranked)} configurations, darker is better", k)
+    parts += _frame(
+        right,
+        y_ticks,
+        "Grid-search p@k traces",
+        f"{len(ranked)} configurations, darker is better",
+        k,
+    )
     for rank, (score, curve) in reversed(list(enumerate(ranked))):
         tip = f"{_describe(curve['params'])}: best {score:.5f}"
-        parts += _trace(right, curve, f'stroke="{TRACE}" stroke-opacity="{1 / (0.1 * rank + 1):.3f}"', tip)
+        parts += _trace(
+            right, curve, f'stroke="{TRACE}" stroke-opacity="{1 / (0.1 * rank + 1):.3f}"', tip
+        )
     return "\n".join(parts + ["</svg>"])
 
 
 def _ranked(curves):
     """``(best test p@k, curve)`` of curves with a finite value, best first (stable)."""
-    scored = [(max(v for v in c["patk"]["test"] if v is not None), c)
-              for c in curves if any(v is not None for v in c["patk"]["test"])]
+    scored = [
+        (max(v for v in c["patk"]["test"] if v is not None), c)
+        for c in curves
+        if any(v is not None for v in c["patk"]["test"])
+    ]
     return sorted(scored, key=lambda pair: -pair[0])
 
 
 def _best_panel(axes, curve, score, baseline):
-    epoch = next(e for e, v in zip(curve["epochs"], curve["patk"]["test"]) if v == score)
-    parts = _trace(axes, curve, f'stroke="{TRACE}"', f"{_describe(curve['params'])}: best {score:.5f}")
+    points = zip(curve["epochs"], curve["patk"]["test"], strict=True)
+    epoch = next(e for e, v in points if v == score)
+    parts = _trace(
+        axes, curve, f'stroke="{TRACE}"', f"{_describe(curve['params'])}: best {score:.5f}"
+    )
     x, y = axes.x(epoch), axes.y(score)
     # Anchor the label away from the panel's edges so it stays inside.
     share = (epoch - axes.epochs[0]) / ((axes.epochs[1] - axes.epochs[0]) or 1)
     anchor = "start" if share < 0.25 else "end" if share > 0.75 else "middle"
-    parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{TRACE}"/>',
-              _text(x, y - 10, f"{score:.4f} at {epoch}", 12, anchor, TRACE)]
+    parts += [
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{TRACE}"/>',
+        _text(x, y - 10, f"{score:.4f} at {epoch}", 12, anchor, TRACE),
+    ]
     if baseline is not None:
         x0, x1, yb = axes.x(axes.epochs[0]), axes.x(axes.epochs[1]), axes.y(baseline)
-        parts += [f'<line x1="{x0:.1f}" y1="{yb:.1f}" x2="{x1:.1f}" y2="{yb:.1f}" stroke="{BASELINE}" '
-                  'stroke-dasharray="6 4"/>',
-                  _text(x1, yb - 6, f"popularity {baseline:.4f}", 12, "end", BASELINE)]
+        parts += [
+            f'<line x1="{x0:.1f}" y1="{yb:.1f}" x2="{x1:.1f}" y2="{yb:.1f}" stroke="{BASELINE}" '
+            'stroke-dasharray="6 4"/>',
+            _text(x1, yb - 6, f"popularity {baseline:.4f}", 12, "end", BASELINE),
+        ]
     return parts
 
 
 def _trace(axes, curve, style, tip):
     """Polylines of a curve's test p@k, broken where a value is missing (a diverged fit)."""
     parts, run = [], []
-    for epoch, value in list(zip(curve["epochs"], curve["patk"]["test"])) + [(None, None)]:
+    points = list(zip(curve["epochs"], curve["patk"]["test"], strict=True))
+    for epoch, value in points + [(None, None)]:
         if value is not None:
             run.append(f"{axes.x(epoch):.1f},{axes.y(value):.1f}")
         elif run:
-            parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke-width="2" {style}>'
-                         f"<title>{escape(tip)}</title></polyline>")
+            parts.append(
+                f'<polyline points="{" ".join(run)}" fill="none" stroke-width="2" {style}>'
+                f"<title>{escape(tip)}</title></polyline>"
+            )
             run = []
     return parts
 
@@ -104,30 +130,41 @@ def _frame(axes, y_ticks, title, subtitle, k):
     x0, x1 = axes.x(axes.epochs[0]), axes.x(axes.epochs[1])
     y0, y1 = axes.y(0), axes.y(axes.top_value)
     middle = (x0 + x1) / 2
-    parts = [_text(middle, 24, title, 18, "middle"), _text(middle, 44, subtitle, 12, "middle"),
-             f'<path d="M{x0:.1f},{y1:.1f} V{y0:.1f} H{x1:.1f}" fill="none" stroke="{INK}"/>',
-             _text(middle, HEIGHT - 12, "Epochs", 14, "middle"),
-             _text(axes.left + 18, (y0 + y1) / 2, f"Test p@{k}", 14, "middle", vertical=True)]
+    parts = [
+        _text(middle, 24, title, 18, "middle"),
+        _text(middle, 44, subtitle, 12, "middle"),
+        f'<path d="M{x0:.1f},{y1:.1f} V{y0:.1f} H{x1:.1f}" fill="none" stroke="{INK}"/>',
+        _text(middle, HEIGHT - 12, "Epochs", 14, "middle"),
+        _text(axes.left + 18, (y0 + y1) / 2, f"Test p@{k}", 14, "middle", vertical=True),
+    ]
     for value in y_ticks:
         y = axes.y(value)
-        parts += [f'<line x1="{x0 - 4:.1f}" y1="{y:.1f}" x2="{x0:.1f}" y2="{y:.1f}" stroke="{INK}"/>',
-                  _text(x0 - 7, y + 4, f"{value:g}", 11, "end")]
+        parts += [
+            f'<line x1="{x0 - 4:.1f}" y1="{y:.1f}" x2="{x0:.1f}" y2="{y:.1f}" stroke="{INK}"/>',
+            _text(x0 - 7, y + 4, f"{value:g}", 11, "end"),
+        ]
     for epoch in _epoch_ticks(axes.epochs):
         x = axes.x(epoch)
-        parts += [f'<line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y0 + 4:.1f}" stroke="{INK}"/>',
-                  _text(x, y0 + 17, str(epoch), 11, "middle")]
+        parts += [
+            f'<line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y0 + 4:.1f}" stroke="{INK}"/>',
+            _text(x, y0 + 17, str(epoch), 11, "middle"),
+        ]
     return parts
 
 
 def _text(x, y, text, size, anchor, color=INK, vertical=False):
     turn = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if vertical else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}"{turn} {FONT} font-size="{size}" text-anchor="{anchor}" '
-            f'fill="{color}">{escape(text)}</text>')
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}"{turn} {FONT} font-size="{size}" text-anchor="{anchor}" '
+        f'fill="{color}">{escape(text)}</text>'
+    )
 
 
 def _describe(params):
-    return (f"factors {params['factors']}, regularization {params['regularization']:g}, "
-            f"alpha {params['alpha']:g}")
+    return (
+        f"factors {params['factors']}, regularization {params['regularization']:g}, "
+        f"alpha {params['alpha']:g}"
+    )
 
 
 def _nice_ticks(high):

@@ -14,10 +14,16 @@ from threadpoolctl import threadpool_limits
 
 from .confidence import confidence
 
+DEFAULT_ITERATIONS = 22  # with Params' defaults: the reference post's best configuration
+
 
 @dataclass(frozen=True)
 class Params:
-    """WRMF hyper-parameters: latent factors, L2 regularization, confidence alpha."""
+    """WRMF hyper-parameters: latent factors, L2 regularization, confidence alpha.
+
+    The defaults are the reference post's best; the CLI, the admin retrain
+    form and its template all read them from here.
+    """
 
     factors: int = 40
     regularization: float = 0.1
@@ -25,8 +31,11 @@ class Params:
 
     def as_dict(self):
         """Plain dict for JSON (``factors`` int, the others float)."""
-        return {"factors": int(self.factors), "regularization": float(self.regularization),
-                "alpha": float(self.alpha)}
+        return {
+            "factors": int(self.factors),
+            "regularization": float(self.regularization),
+            "alpha": float(self.alpha),
+        }
 
 
 class WRMF:
@@ -56,7 +65,11 @@ class WRMF:
         """
         if iterations <= 0:
             return self
-        c = confidence_matrix if confidence_matrix is not None else confidence(likes, self.params.alpha)
+        c = (
+            confidence_matrix
+            if confidence_matrix is not None
+            else confidence(likes, self.params.alpha)
+        )
         self._als.iterations = iterations
         with threadpool_limits(1, "blas"):
             self._als.fit(c, show_progress=False)
@@ -77,7 +90,7 @@ def fit(likes, params, iterations, seed=0, on_iteration=None):
 
     ``on_iteration(done)``, if given, is called after each ALS iteration
     (progress bars); one iteration at a time gives the same factors as one
-    call, but re-transposes the matrix each time (about 5% at the seed's size).
+    call, but re-transposes the matrix each time (about 5% at the reference post's size).
     """
     model = WRMF(params, seed)
     c = confidence(likes, params.alpha)

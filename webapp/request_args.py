@@ -23,7 +23,7 @@ def bounded_int(name, default, low, high=None):
 
 
 def neighbour_count():
-    """``?k=``: how many similar models to show, 1..100 (default 10), for pages and the API alike."""
+    """``?k=``: how many similar models to show, 1..100 (default 10), for pages and API."""
     return bounded_int("k", 10, 1, 100)
 
 

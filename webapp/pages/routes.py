@@ -3,13 +3,12 @@
 import math
 import random
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 
-from .model_store import current_catalog
-from .request_args import bounded_int, neighbour_count
+from ..request_args import bounded_int, neighbour_count
+from ..serving import current_catalog
+from . import bp
 from .sketchfab_urls import mid_from_url
-
-bp = Blueprint("pages", __name__)
 
 PAGE_SIZE = 48  # cards per gallery page
 
@@ -58,8 +57,13 @@ def search():
 def render_model(catalog, row, explorer=False):
     """The model page of ``row`` with ``?k=`` neighbours."""
     k = neighbour_count()
-    return render_template("model.html", model=catalog.card(row), similar=catalog.similar(row, k),
-                           k=k, explorer=explorer)
+    return render_template(
+        "model.html",
+        model=catalog.card(row),
+        similar=catalog.similar(row, k),
+        k=k,
+        explorer=explorer,
+    )
 
 
 def paginate(catalog, rows):
@@ -69,5 +73,5 @@ def paginate(catalog, rows):
     if page > pages:
         abort(404, f"There are only {pages} pages.")
     start = (page - 1) * PAGE_SIZE
-    cards = [catalog.card(row) for row in rows[start:start + PAGE_SIZE]]
+    cards = [catalog.card(row) for row in rows[start : start + PAGE_SIZE]]
     return cards, {"page": page, "pages": pages}

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .neighbours import co_likes, normalise, top_k
+from .neighbours import co_likes, normalise, similar_rows
 
 
 @dataclass
@@ -65,11 +65,11 @@ class Catalog:
 
     def similar(self, row, k):
         """Up to ``k`` most similar models, best first: cards with ``score`` and ``co_likes``."""
-        rows, scores = top_k(self.unit, row, k)
+        rows, scores = similar_rows(self.unit, row, k)
         shared = co_likes(self.likes_by_model, row, rows)
         return [
             {**self.card(r), "score": round(float(s), 6), "co_likes": int(c)}
-            for r, s, c in zip(rows.tolist(), scores, shared)
+            for r, s, c in zip(rows.tolist(), scores, shared, strict=False)
         ]
 
     def search(self, text):

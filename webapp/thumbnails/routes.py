@@ -7,13 +7,13 @@ on arbitrary ids); anything that goes wrong gives a placeholder, never a 5xx.
 
 import logging
 
-from flask import Blueprint, redirect
+from flask import redirect
 
-from .model_store import ModelUnavailable, current_catalog
+from ..serving import ModelUnavailable, current_catalog
+from . import bp
 from .placeholder import placeholder_response
 from .sketchfab import FAILED, current_client
 
-bp = Blueprint("thumbnails", __name__)
 log = logging.getLogger(__name__)
 
 IMAGE_MAX_AGE = 24 * 3600  # seconds browsers may keep the redirect

@@ -69,8 +69,13 @@ class ModelStore:
                 self._signature = signature  # keep the old model until the file changes again
             return
         self._catalog, self._signature, self._failure = catalog, signature, None
-        log.info("loaded %s: %d models, %d factors, sha256 %s",
-                 self.path, len(catalog), catalog.factors, catalog.sha256[:12])
+        log.info(
+            "loaded %s: %d models, %d factors, sha256 %s",
+            self.path,
+            len(catalog),
+            catalog.factors,
+            catalog.sha256[:12],
+        )
 
 
 def _signature(stat):

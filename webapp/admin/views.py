@@ -1,25 +1,35 @@
-"""The admin retrain page: likes files, uploads, retrain jobs, activation and rollback.
+"""The admin routes: likes files, uploads, retrain jobs, activation and rollback.
 
 Registered only while an admin password hash is configured, so the routes
 404 otherwise. Every route needs basic auth; every POST a CSRF token.
 """
 
-import argparse
 import os
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from training.arg_types import non_negative_float, positive_int
 from training.errors import BadInput
 from training.likes import file_sha256
-from training.search import read_results
+from training.results import read_results
 from training.svg_plot import curves_svg
+from training.wrmf import Params
 
-from . import activation, jobs, likes_files
-from .admin_auth import auth
-from .model_store import ModelUnavailable, current_catalog
-from .retrain import Request
+from ..serving import ModelUnavailable, current_catalog
+from . import activation, likes_files
+from .auth import auth
+from .forms import RetrainForm
+from .jobs import launcher, store
+from .retrain import RetrainPlan
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,10 +52,22 @@ def models_dir():
 @bp.get("")
 def index():
     """The active model, likes files, upload and retrain forms, the job history."""
+    files = likes_files.list_files(current_app.config["DATA_DIR"])
     return render_template(
-        "admin.html", active=_active_model(), files=likes_files.list_files(current_app.config["DATA_DIR"]),
-        jobs=jobs.all_jobs(jobs_dir()), can_roll_back=activation.can_roll_back(current_app.config["MODEL_PATH"]),
-        max_upload=current_app.config["MAX_CONTENT_LENGTH"])
+        "admin/index.html",
+        active=_active_model(),
+        files=files,
+        form=_retrain_form(files, formdata=None),
+        jobs=store.all_jobs(jobs_dir()),
+        can_roll_back=activation.can_roll_back(current_app.config["MODEL_PATH"]),
+        max_upload=current_app.config["MAX_CONTENT_LENGTH"],
+    )
+
+
+def _retrain_form(files, **kwargs):
+    form = RetrainForm(**kwargs)
+    form.likes.choices = [f["name"] for f in files]
+    return form
 
 
 @bp.post("/upload")
@@ -60,43 +82,44 @@ def upload():
     except BadInput as e:
         flash(f"Upload rejected: {e}", "error")
         return redirect(url_for(".index"), 303)
-    flash(f"Saved {name}: {prepared.after.users} users, {prepared.after.models} models, "
-          f"{prepared.after.likes} likes after thresholding.", "ok")
+    flash(
+        f"Saved {name}: {prepared.after.users} users, {prepared.after.models} models, "
+        f"{prepared.after.likes} likes after thresholding.",
+        "ok",
+    )
     return redirect(url_for(".index"), 303)
 
 
 @bp.post("/jobs")
 def start_job():
     """Queue a retrain from the form and start its process."""
-    try:
-        retrain = _retrain_request(request.form)
-    except ValueError as e:
-        flash(f"Retrain not started: {e}", "error")
+    form = _retrain_form(likes_files.list_files(current_app.config["DATA_DIR"]))
+    if not form.validate():
+        flash(f"Retrain not started: {form.first_error()}", "error")
         return redirect(url_for(".index"), 303)
-    folder, job_id = jobs_dir(), jobs.new_id()
+    plan = _retrain_plan(form)
+    folder, job_id = jobs_dir(), store.new_id()
     candidate = os.path.join(models_dir(), f"{job_id}.npz")
-    jobs.create(folder, job_id, retrain.steps(jobs.paths(folder, job_id)[2], candidate), candidate,
-                active=current_app.config["MODEL_PATH"],
-                activate_when_done=request.form.get("activate") == "on",
-                description=f"{retrain.describe()} on {os.path.basename(retrain.likes_path)}",
-                grid_size=retrain.grid_size())
-    jobs.start(folder, job_id)
+    store.create(
+        folder,
+        job_id,
+        plan.steps(store.job_paths(folder, job_id).results, candidate),
+        candidate,
+        active=current_app.config["MODEL_PATH"],
+        activate_when_done=form.activate.data,
+        description=f"{plan.describe()} on {os.path.basename(plan.likes_path)}",
+        grid_size=plan.grid_size(),
+    )
+    launcher.start(folder, job_id)
     return redirect(url_for(".job_page", job_id=job_id), 303)
 
 
-def _retrain_request(form):
-    path = likes_files.resolve(current_app.config["DATA_DIR"], form.get("likes", ""))
-    if path is None:
-        raise ValueError("choose one of the listed likes files")
-    if form.get("mode") == "tune":
-        return Request(path, tune=True)
-    try:
-        return Request(path, tune=False, factors=positive_int(form.get("factors", "")),
-                       regularization=non_negative_float(form.get("regularization", "")),
-                       alpha=non_negative_float(form.get("alpha", "")),
-                       iterations=positive_int(form.get("iterations", "")))
-    except argparse.ArgumentTypeError as e:
-        raise ValueError(str(e)) from None
+def _retrain_plan(form):
+    path = likes_files.resolve(current_app.config["DATA_DIR"], form.likes.data)
+    if form.mode.data == "tune":
+        return RetrainPlan(path, tune=True)
+    params = Params(form.factors.data, form.regularization.data, form.alpha.data)
+    return RetrainPlan(path, tune=False, params=params, iterations=form.iterations.data)
 
 
 @bp.get("/jobs/<job_id>")
@@ -105,9 +128,14 @@ def job_page(job_id):
     job = _job_or_404(job_id)
     results = _results(job)
     active = _active_model()
-    return render_template("admin_job.html", job=job, results=results,
-                           curves=curves_svg(results) if results and results.get("curves") else None,
-                           active=active, serving=_is_serving(job, active))
+    return render_template(
+        "admin/job.html",
+        job=job,
+        results=results,
+        curves=curves_svg(results) if results and results.get("curves") else None,
+        active=active,
+        serving=_is_serving(job, active),
+    )
 
 
 @bp.get("/jobs/<job_id>.json")
@@ -124,8 +152,9 @@ def job_curves(job_id):
     results = _results(_job_or_404(job_id))
     if not results or not results.get("curves"):
         abort(404, "No learning curves yet.")
-    return current_app.response_class(curves_svg(results), mimetype="image/svg+xml",
-                                      headers={"Cache-Control": "no-store"})
+    return current_app.response_class(
+        curves_svg(results), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"}
+    )
 
 
 @bp.post("/jobs/<job_id>/activate")
@@ -146,7 +175,7 @@ def activate(job_id):
 @bp.post("/jobs/<job_id>/cancel")
 def cancel(job_id):
     """Stop a queued or running job."""
-    jobs.cancel(jobs_dir(), _job_or_404(job_id)["id"])
+    launcher.cancel(jobs_dir(), _job_or_404(job_id)["id"])
     flash(f"Cancelled job {job_id}.", "ok")
     return redirect(url_for(".job_page", job_id=job_id), 303)
 
@@ -165,7 +194,7 @@ def rollback():
 
 def _job_or_404(job_id):
     try:
-        return jobs.load(jobs_dir(), job_id)
+        return store.load(jobs_dir(), job_id)
     except (FileNotFoundError, ValueError):
         abort(404, f"No job {job_id}.")
 
@@ -173,9 +202,10 @@ def _job_or_404(job_id):
 def _results(job):
     """The job's RESULTS.json so far, or None before its first configuration."""
     try:
-        return read_results(jobs.paths(jobs_dir(), job["id"])[2])
+        return read_results(store.job_paths(jobs_dir(), job["id"]).results)
     except BadInput:
         return None
+
 
 def _is_serving(job, active):
     """True when the job's candidate is the model being served."""

@@ -12,8 +12,8 @@ import fcntl
 import os
 import shutil
 
-from training.atomic import atomic_path
 from training.artifact import load_model
+from training.atomic import atomic_path
 
 
 def previous_path(active_path):

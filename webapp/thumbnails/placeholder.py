@@ -20,8 +20,14 @@ def hue(mid):
 
 def placeholder_response(mid, name, max_age):
     """An SVG image response (explicit width/height, so browsers give it a natural size)."""
-    svg = render_template("placeholder.svg", width=WIDTH, height=HEIGHT,
-                          initials=initials(name), hue=hue(mid), name=name)
+    svg = render_template(
+        "placeholder.svg",
+        width=WIDTH,
+        height=HEIGHT,
+        initials=initials(name),
+        hue=hue(mid),
+        name=name,
+    )
     response = make_response(svg)
     response.mimetype = "image/svg+xml"
     response.cache_control.public = True

@@ -69,7 +69,10 @@ class SketchfabClient:
         self._holds = None
 
     def thumbnail(self, mid):
-        """The :class:`Lookup` of ``mid``'s thumbnail (at most one API call, never raises for HTTP faults)."""
+        """The :class:`Lookup` of ``mid``'s thumbnail.
+
+        At most one API call; never raises for HTTP faults.
+        """
         if self.offline:
             return OFFLINE
         session, holds = self._per_process()
@@ -78,7 +81,9 @@ class SketchfabClient:
         url = f"{self.api_url}/models/{quote(mid, safe='')}"
         try:
             # While calls are held, only the cache may answer (a 504 when it cannot).
-            response = session.get(url, timeout=self.timeout, only_if_cached=bool(holds.held("api")))
+            response = session.get(
+                url, timeout=self.timeout, only_if_cached=bool(holds.held("api"))
+            )
         except requests.RequestException as e:
             log.warning("Sketchfab unreachable (%s); no calls for %.0f s", e, UNREACHABLE_FOR)
             holds.hold("api", UNREACHABLE_FOR)
@@ -137,10 +142,13 @@ def choose_image(images):
     if not isinstance(images, list):
         return None
     sized = [
-        (image["width"], image["url"]) for image in images
+        (image["width"], image["url"])
+        for image in images
         if isinstance(image, dict)
-        and isinstance(image.get("width"), int) and image["width"] > 0
-        and isinstance(image.get("url"), str) and image["url"].startswith(("https://", "http://"))
+        and isinstance(image.get("width"), int)
+        and image["width"] > 0
+        and isinstance(image.get("url"), str)
+        and image["url"].startswith(("https://", "http://"))
     ]
     if not sized:
         return None

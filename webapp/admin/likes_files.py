@@ -2,7 +2,7 @@
 
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from training.errors import BadInput
 from training.likes import read_likes
@@ -19,8 +19,13 @@ def list_files(folder):
     for entry in os.scandir(folder):
         if entry.is_file() and entry.name.endswith(EXTENSIONS) and not entry.name.startswith("."):
             stat = entry.stat()
-            files.append({"name": entry.name, "bytes": stat.st_size,
-                          "modified": datetime.fromtimestamp(stat.st_mtime, timezone.utc)})
+            files.append(
+                {
+                    "name": entry.name,
+                    "bytes": stat.st_size,
+                    "modified": datetime.fromtimestamp(stat.st_mtime, UTC),
+                }
+            )
     return sorted(files, key=lambda f: f["modified"], reverse=True)
 
 
@@ -39,7 +44,7 @@ def save_upload(folder, stream):
     the uploaded file's line.
     """
     os.makedirs(folder, exist_ok=True)
-    name = f"upload-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}.psv"
+    name = f"upload-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}.psv"
     partial = os.path.join(folder, "." + name)
     stream.save(partial)
     try:

@@ -1,11 +1,10 @@
 """The JSON API: similar models and a health check (shapes as in CONTRACT.md)."""
 
-from flask import Blueprint, abort
+from flask import abort
 
-from .model_store import current_catalog
-from .request_args import neighbour_count
-
-bp = Blueprint("api", __name__)
+from ..request_args import neighbour_count
+from ..serving import current_catalog
+from . import bp
 
 
 @bp.get("/api/models/<mid>/similar")
@@ -21,7 +20,10 @@ def similar(mid):
 
 @bp.get("/healthz")
 def healthz():
-    """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256"}}``; 503 without a model."""
+    """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256"}}``.
+
+    503 without a model.
+    """
     catalog = current_catalog()
     return {
         "status": "ok",

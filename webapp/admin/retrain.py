@@ -6,22 +6,22 @@ grid search and fits the best; chosen parameters run a one-configuration
 search (a learning curve up to the chosen iterations) and fit those.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from training.wrmf import DEFAULT_ITERATIONS, Params
 
 TUNE_GRID = {"factors": "20,40,80", "regularization": "0.01,0.1,1", "alpha": "10,50,100"}
 TUNE_EPOCHS = "2:24:2"
 
 
 @dataclass
-class Request:
-    """A retrain as the admin asked for it; ``params`` is None for "tune first"."""
+class RetrainPlan:
+    """A retrain as the admin asked for it: "tune first", or ``params`` for ``iterations``."""
 
     likes_path: str
     tune: bool
-    factors: int = 40
-    regularization: float = 0.1
-    alpha: float = 50.0
-    iterations: int = 22
+    params: Params = field(default_factory=Params)
+    iterations: int = DEFAULT_ITERATIONS
 
     def grid_size(self):
         """Number of configurations the search step runs."""
@@ -36,8 +36,11 @@ class Request:
         """One line for the job list."""
         if self.tune:
             return f"tune ({self.grid_size()} configurations) and fit"
-        return (f"fit {self.factors} factors, regularization {self.regularization:g}, "
-                f"alpha {self.alpha:g}, {self.iterations} iterations")
+        p = self.params
+        return (
+            f"fit {p.factors} factors, regularization {p.regularization:g}, "
+            f"alpha {p.alpha:g}, {self.iterations} iterations"
+        )
 
     def steps(self, results_path, candidate_path):
         """Argument lists for ``python -m training``: a search, then a fit from it."""
@@ -45,10 +48,19 @@ class Request:
             grid = [f"--{key}={values}" for key, values in TUNE_GRID.items()]
             epochs, fit_extra = TUNE_EPOCHS, []
         else:
-            grid = [f"--factors={self.factors}", f"--regularization={self.regularization!r}",
-                    f"--alpha={self.alpha!r}"]
+            p = self.params
+            grid = [
+                f"--factors={p.factors}",
+                f"--regularization={p.regularization!r}",
+                f"--alpha={p.alpha!r}",
+            ]
             epochs, fit_extra = f"1:{self.iterations + 1}:1", [f"--iterations={self.iterations}"]
         search = ["search", self.likes_path, f"--out={results_path}", *grid, f"--epochs={epochs}"]
-        fit = ["fit", self.likes_path, f"--out={candidate_path}", f"--from-search={results_path}",
-               *fit_extra]
+        fit = [
+            "fit",
+            self.likes_path,
+            f"--out={candidate_path}",
+            f"--from-search={results_path}",
+            *fit_extra,
+        ]
         return [search, fit]

@@ -19,7 +19,7 @@ csrf = CSRFProtect()
 
 
 def init_app(app):
-    """CSRF protection for the whole app, the ``flask admin-password`` command, ``admin_enabled`` in templates."""
+    """CSRF for the whole app, ``flask admin-password``, ``admin_enabled`` in templates."""
     csrf.init_app(app)
     app.cli.add_command(admin_password)
     enabled = admin_enabled(app)

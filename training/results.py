@@ -1,0 +1,65 @@
+"""RESULTS.json, the grid search's record: write, read and validate (schema in CONTRACT.md).
+
+Written by ``search`` after every configuration; read by ``fit --from-search``,
+``plot`` and the admin pages. Metrics that are NaN (a diverged fit) are
+``null``.
+"""
+
+import json
+
+from .atomic import write_text
+from .errors import BadInput
+
+
+def write_results(path, results):
+    """Write RESULTS.json atomically; strict JSON (NaN is never written)."""
+    write_text(path, json.dumps(results, indent=1, allow_nan=False) + "\n")
+
+
+def read_results(path):
+    """Load a RESULTS.json written by :func:`grid_search`; :class:`BadInput` if it is not one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            results = json.load(f)
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read: {e.strerror}") from None
+    except ValueError as e:
+        raise BadInput(f"{path}: not JSON ({e})") from None
+    problem = schema_problem(results)
+    if problem:
+        raise BadInput(f"{path}: not a RESULTS.json written by search: {problem}")
+    return results
+
+
+def schema_problem(results):
+    """What keeps ``results`` from being a RESULTS.json (CONTRACT.md), or None."""
+    try:
+        for key in ("sha256", "users", "models", "likes"):
+            results["dataset"][key]
+        for key in ("k", "split_count", "fraction", "seed", "test_users"):
+            results["split"][key]
+        results["baseline"]["popularity_patk_test"]
+        for curve in results["curves"]:
+            n = len(curve["epochs"])
+            for key in ("factors", "regularization", "alpha"):
+                curve["params"][key]
+            if any(
+                len(curve[metric][part]) != n
+                for metric in ("patk", "mse")
+                for part in ("train", "test")
+            ):
+                return "a curve's metrics and epochs differ in length"
+        if results["best"] is not None:
+            results["best"]["params"], results["best"]["iterations"], results["best"]["patk_test"]
+    except (KeyError, TypeError, IndexError) as e:
+        return f"missing or malformed {e}"
+    return None
+
+
+def configurations_done(path):
+    """How many configurations the RESULTS.json at ``path`` holds so far (0 if none yet)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return len(json.load(f)["curves"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0

@@ -1,0 +1,20 @@
+"""The admin side: retrain, activate and roll back models without a shell.
+
+- ``views``: the routes; ``forms``: the retrain form; ``auth``: basic auth and CSRF.
+- ``retrain``: what a retrain job runs; ``jobs``: running it in the background.
+- ``activation``: which model serves; ``likes_files``: the files it trains on.
+
+Registered only while an admin password hash is configured, so the routes
+404 otherwise.
+"""
+
+from . import auth
+
+
+def init_app(app):
+    """CSRF for the whole app, the ``flask admin-password`` command, and the routes when enabled."""
+    auth.init_app(app)
+    if auth.admin_enabled(app):
+        from .views import bp
+
+        app.register_blueprint(bp)

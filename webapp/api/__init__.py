@@ -1,0 +1,12 @@
+"""The JSON API: similar models and a health check (shapes as in CONTRACT.md)."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from . import routes  # noqa: E402,F401  (registers the routes on bp)
+
+
+def init_app(app):
+    """Register the API."""
+    app.register_blueprint(bp)
