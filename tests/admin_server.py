@@ -98,3 +98,46 @@ def csrf_token(session, url):
     page = session.get(url + "/admin", timeout=10)
     page.raise_for_status()
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def post(session, server, path, data=None, **kwargs):
+    """POST a form to ``server`` with the admin page's CSRF token; no redirects followed."""
+    token = csrf_token(session, server.url)
+    return session.post(
+        server.url + path,
+        data={"csrf_token": token, **(data or {})},
+        allow_redirects=False,
+        timeout=30,
+        **kwargs,
+    )
+
+
+def wait_for(server, session, job_id, until, timeout=90):
+    """Poll the job's JSON until ``until(job)``; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = session.get(f"{server.url}/admin/jobs/{job_id}.json", timeout=10).json()["job"]
+        if until(job):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} still {job['status']}: {job}")
+
+
+def start_job(server, session, **form):
+    """Start a retrain on ``likes.psv`` (activate when done); return its job id."""
+    response = post(
+        session, server, "/admin/jobs", {"likes": "likes.psv", "activate": "on", **form}
+    )
+    assert response.status_code == 303, response.text
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def health(server):
+    """The server's ``/healthz`` JSON."""
+    return requests.get(server.url + "/healthz", timeout=10).json()
+
+
+def similar(server, mid):
+    """The mids of ``mid``'s similar list, or None when the API does not answer 200."""
+    response = requests.get(f"{server.url}/api/models/{mid}/similar?k=10", timeout=10)
+    return [s["mid"] for s in response.json()["similar"]] if response.status_code == 200 else None

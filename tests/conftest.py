@@ -2,6 +2,7 @@
 training library, a fake Sketchfab API on 127.0.0.1, a pytest-flask ``app`` and
 headless Chromium."""
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ from training.prepare import dataset_summary, prepare
 from training.search import SplitSettings, grid_search
 from webapp import create_app
 
+from admin_server import AdminServer
 from browser import launch_chromium
 from fake_sketchfab import FakeSketchfab
 from training_helpers import SMALL_EPOCHS, SMALL_GRID
@@ -160,3 +162,18 @@ def demo_search(demo_likes, tmp_path_factory):
         echo=lambda line: None,
     )
     return path, results
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, demo_model):
+    """gunicorn (admin on) for one test module: the demo model and its likes to retrain on."""
+    likes = os.path.join(os.path.dirname(demo_model.path), "likes.psv")
+    server = AdminServer(str(tmp_path_factory.mktemp("admin")), demo_model.path, likes).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def admin(server):
+    """A requests session logged in to ``server`` as admin."""
+    return server.session()

@@ -10,6 +10,8 @@ import pytest
 from admin_server import PASSWORD, AdminServer
 from browser import shot
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 
 @pytest.fixture
 def server(tmp_path, demo_model):

@@ -5,16 +5,8 @@ import pytest
 import scipy.sparse as sp
 
 from training import metrics
-from training.evaluation import Evaluation
-from training.split import Split
 
-
-def csr(rows, shape):
-    """CSR with ones at ``rows[u]`` columns of row u."""
-    dense = np.zeros(shape)
-    for u, cols in enumerate(rows):
-        dense[u, cols] = 1
-    return sp.csr_matrix(dense)
+from training_helpers import csr
 
 
 def brute_precision(x, y, relevant, k, exclude=None):
@@ -62,25 +54,6 @@ def test_precision_equals_brute_force(seed, users, models, k, batch, workers):
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("columns, k", [(32 * 5, 5), (32 * 40, 5), (32 * 9, 1), (32 * 12, 12)])
-def test_top_k_finds_the_largest(columns, k):
-    rng = np.random.default_rng(columns + k)
-    scores = rng.permutation(columns * 6).reshape(6, columns).astype(np.float32)
-    before = scores.copy()
-    top = metrics.top_k(scores, k)
-    np.testing.assert_array_equal(
-        np.sort(top, axis=1), np.sort(np.argsort(-scores, axis=1)[:, :k], axis=1)
-    )
-    np.testing.assert_array_equal(scores, before)
-
-
-def test_top_k_when_the_best_share_a_group():
-    # 160 columns make 5 groups, column c in group c mod 5: the top 5 all sit in group 0.
-    scores = np.zeros((1, 160), dtype=np.float32)
-    scores[0, [0, 5, 10, 15, 20]] = [5, 4, 3, 2, 1]
-    assert sorted(metrics.top_k(scores, 5)[0]) == [0, 5, 10, 15, 20]
-
-
 def test_mse_hand_computed():
     x = np.array([[1.0, 0.0]])
     y = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 0.0]])
@@ -103,53 +76,3 @@ def test_closed_form_mse_equals_brute_force(seed, scale):
     assert abs(closed - brute) / brute < 1e-9, (closed, brute)
     gram = metrics.item_gram(y)
     assert metrics.mse(x, y, observed, gram) == closed
-
-
-def small_split():
-    """Four users, six models; users 0 and 2 are tested."""
-    train = csr([[0, 1], [0, 1, 2], [0, 3], [0, 1, 2, 4]], (4, 6))
-    test = csr([[2], [], [5], []], (4, 6))
-    return Split(train=train, test=test, users=np.array([0, 2]))
-
-
-def test_popularity_baseline_hand_computed():
-    # Train likes per model over all users: 4, 3, 2, 1, 1, 0.
-    np.testing.assert_array_equal(
-        metrics.popularity_scores(small_split().train), [4, 3, 2, 1, 1, 0]
-    )
-    # User 0 (liked 0, 1) is offered model 2: a test hit. User 2 (liked 0, 3) is
-    # offered model 1; its test like is 5: a miss.
-    assert Evaluation(small_split(), k=1).popularity_patk() == 0.5
-
-
-def test_evaluation_reports_nan_for_non_finite_factors():
-    ev = Evaluation(small_split(), k=2)
-    x = np.ones((4, 2), dtype=np.float32)
-    y = np.ones((6, 2), dtype=np.float32)
-    assert not np.isnan(ev(3, x, y).mse_test)
-    x[2, 1] = np.inf
-    checkpoint = ev(3, x, y)
-    assert checkpoint.epoch == 3
-    assert all(
-        np.isnan(v)
-        for v in (
-            checkpoint.patk_train,
-            checkpoint.patk_test,
-            checkpoint.mse_train,
-            checkpoint.mse_test,
-        )
-    )
-
-
-def test_evaluation_scores_only_the_test_users():
-    ev = Evaluation(small_split(), k=1)
-    x = np.zeros((4, 1), dtype=np.float32)
-    x[[0, 2]] = 1.0
-    y = np.array([[0], [0], [3], [0], [0], [9]], dtype=np.float32)
-    checkpoint = ev(1, x, y)
-    # Both test users rank model 5 first: a test hit for user 2 only; no train hit.
-    assert (checkpoint.patk_train, checkpoint.patk_test) == (0.0, 0.5)
-    # MSE over the 2 x 6 cells of the test users' rows against their train likes:
-    # predictions [0, 0, 3, 0, 0, 9]; user 0 liked models 0, 1 and user 2 models 0, 3.
-    want_train = ((1 + 1 + 9 + 81) + (1 + 9 + 1 + 81)) / 12
-    assert checkpoint.mse_train == pytest.approx(want_train, rel=1e-12)

@@ -18,6 +18,8 @@ from training.search import Grid, SplitSettings, best_configuration, grid_search
 
 from training_helpers import SMALL_EPOCHS, run_training
 
+pytestmark = pytest.mark.slow
+
 CLI_GRID = ["--factors", "8,16", "--regularization", "0.1", "--alpha", "10,40", "--epochs", "2:8:2"]
 
 

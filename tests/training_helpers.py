@@ -7,6 +7,9 @@ import itertools
 import subprocess
 import sys
 
+import numpy as np
+import scipy.sparse as sp
+
 from training.likes import write_likes
 from training.search import Grid
 
@@ -30,3 +33,11 @@ def write_grid(path, users, models, extra=()):
         (f"name {m}", f"m{m}", f"u{u}") for u, m in itertools.product(range(users), range(models))
     ]
     write_likes(path, rows + list(extra))
+
+
+def csr(rows, shape):
+    """CSR with ones at ``rows[u]`` columns of row u."""
+    dense = np.zeros(shape)
+    for u, cols in enumerate(rows):
+        dense[u, cols] = 1
+    return sp.csr_matrix(dense)

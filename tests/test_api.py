@@ -1,15 +1,11 @@
 """The JSON API and the neighbour search behind it, on real artifacts."""
 
-import os
 from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 
 from training.likes import file_sha256
-from webapp.serving import current_catalog
-from webapp.serving.neighbours import normalise, similar_rows
 
 
 def test_similar_has_the_contract_shape(client, demo_model):
@@ -88,78 +84,3 @@ def test_healthz_describes_the_loaded_file(client, demo_model):
     assert body["model"]["factors"] == 16
     assert body["model"]["sha256"] == file_sha256(demo_model.path)
     assert body["model"]["created_at"]
-
-
-def test_a_replaced_artifact_is_served_on_the_next_request(make_app, tmp_path):
-    path = str(tmp_path / "active.npz")
-    likes = np.eye(3, dtype=np.float32)
-    write_artifact(path, np.eye(3, dtype=np.float32), ["a", "b", "c"], ["A", "B", "C"], likes)
-    client = make_app(path).test_client()
-    assert client.get("/healthz").get_json()["model"]["models"] == 3
-    write_artifact(
-        path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4, dtype=np.float32)
-    )
-    health = client.get("/healthz").get_json()["model"]
-    assert health["models"] == 4 and health["sha256"] == file_sha256(path)
-    assert client.get("/api/models/d/similar").status_code == 200
-
-
-def test_a_broken_new_file_keeps_the_old_model(make_app, tmp_path):
-    path = str(tmp_path / "active.npz")
-    write_artifact(
-        path,
-        np.eye(3, dtype=np.float32),
-        ["a", "b", "c"],
-        ["A", "B", "C"],
-        np.eye(3, dtype=np.float32),
-    )
-    client = make_app(path).test_client()
-    sha = client.get("/healthz").get_json()["model"]["sha256"]
-    with open(path, "wb") as f:
-        f.write(b"not a zip file")
-    assert client.get("/healthz").get_json()["model"]["sha256"] == sha
-    os.remove(path)
-    assert client.get("/api/models/a/similar").status_code == 200
-
-
-def test_without_a_model_api_and_pages_answer_503(make_app, tmp_path):
-    client = make_app(str(tmp_path / "missing.npz")).test_client()
-    response = client.get("/healthz")
-    assert response.status_code == 503 and "error" in response.get_json()
-    page = client.get("/")
-    assert page.status_code == 503 and b"No model yet" in page.data
-
-
-@pytest.mark.parametrize("n, k", [(2000, 25), (2000, 100), (30, 10), (5, 4)])
-def test_top_k_matches_a_full_sort(n, k):
-    rng = np.random.default_rng(n)
-    unit = normalise(rng.normal(size=(n, 40)))
-    for row in (0, 3, n - 1):
-        rows, scores = similar_rows(unit, row, k)
-        full = unit @ unit[row]
-        full[row] = -np.inf
-        expected = np.argsort(-full, kind="stable")[:k]
-        assert rows.tolist() == expected.tolist()
-        assert np.allclose(scores, full[expected])
-
-
-def test_equal_scores_are_ordered_by_row():
-    unit = normalise(np.array([[1.0, 0.0]] * 100))
-    rows, scores = similar_rows(unit, 50, 10)
-    assert len(rows) == 10 and 50 not in rows.tolist()
-    assert rows.tolist() == sorted(rows.tolist()) and np.all(scores == scores[0])
-
-
-def test_zero_vectors_score_zero_not_nan():
-    unit = normalise(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]]))
-    rows, scores = similar_rows(unit, 0, 2)
-    assert np.all(scores == 0) and len(rows) == 2
-
-
-def test_co_likes_match_set_intersections(app):
-    catalog = current_catalog()  # pytest-flask pushes a request context of ``app``
-    likes = catalog.likes_by_model
-    users = [set(likes.indices[likes.indptr[r] : likes.indptr[r + 1]]) for r in range(len(catalog))]
-    for row in range(0, len(catalog), 37):
-        for item in catalog.similar(row, 20):
-            assert item["co_likes"] == len(users[row] & users[catalog.row(item["mid"])])

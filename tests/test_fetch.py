@@ -11,6 +11,8 @@ from training.fetch import fetch
 
 from training_helpers import run_training as run
 
+pytestmark = pytest.mark.slow
+
 LIKES = (
     "modelname|mid|uid\n" + "".join(f"model {i}|m{i}|u{i % 7}\n" for i in range(2000))
 ).encode()

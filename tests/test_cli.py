@@ -10,6 +10,8 @@ from training.artifact import load_model
 
 from training_helpers import run_training as run
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory):

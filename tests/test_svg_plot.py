@@ -3,9 +3,13 @@
 import copy
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from training.svg_plot import curves_svg
 
 from training_helpers import run_training
+
+pytestmark = pytest.mark.slow
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -12,6 +12,8 @@ from werkzeug.serving import make_server
 
 from browser import shot
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 ALL_IMAGES_LOADED = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
 
 

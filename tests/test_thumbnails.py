@@ -5,8 +5,6 @@ import time
 
 import pytest
 
-from webapp.thumbnails.sketchfab import choose_image, retry_after
-
 
 def is_placeholder(response):
     return response.status_code == 200 and response.mimetype == "image/svg+xml"
@@ -51,10 +49,19 @@ def test_every_fault_gives_a_placeholder(client, sketchfab, demo_model, mode):
     assert sketchfab.hits == [mid]
 
 
-def test_unreachable_api_gives_placeholders_and_holds_further_calls(make_app, demo_model):
+def test_unreachable_api_gives_placeholders(make_app, demo_model):
     client = make_app(demo_model.path, SKETCHFAB_API_URL="http://127.0.0.1:9/v3").test_client()
     assert is_placeholder(client.get(f"/thumbnails/{demo_model.mids[0]}"))
     assert "max-age=60" in client.get(f"/thumbnails/{demo_model.mids[1]}").headers["Cache-Control"]
+
+
+def test_a_timeout_holds_further_calls(client, sketchfab, demo_model):
+    sketchfab.default = "slow"  # answers after 1 s; the client gives up after 0.5 s
+    first, second = demo_model.mids[:2]
+    assert is_placeholder(client.get(f"/thumbnails/{first}"))
+    response = client.get(f"/thumbnails/{second}")
+    assert is_placeholder(response) and "max-age=60" in response.headers["Cache-Control"]
+    assert sketchfab.hits == [first]  # no call at all while the API is held
 
 
 def test_a_bad_answer_is_not_cached(client, sketchfab, demo_model):
@@ -116,42 +123,3 @@ def test_a_broken_cache_file_still_gives_placeholders(make_app, demo_model, tmp_
     broken.write_bytes(b"this is not sqlite" * 100)
     client = make_app(demo_model.path, THUMBNAIL_CACHE=str(broken)).test_client()
     assert is_placeholder(client.get(f"/thumbnails/{demo_model.mids[0]}"))
-
-
-@pytest.mark.parametrize(
-    "images, expected",
-    [
-        (
-            [
-                {"url": "https://x/1024", "width": 1024},
-                {"url": "https://x/256", "width": 256},
-                {"url": "https://x/200", "width": 200},
-                {"url": "https://x/100", "width": 100},
-            ],
-            "https://x/200",
-        ),
-        (
-            [{"url": "https://x/64", "width": 64}, {"url": "https://x/150", "width": 150}],
-            "https://x/150",
-        ),
-        (
-            [{"url": "javascript:alert(1)", "width": 300}, {"url": "https://x/90", "width": 90}],
-            "https://x/90",
-        ),
-        ([{"url": "https://x/a", "width": "big"}, {"width": 300}, "junk"], None),
-        ([], None),
-        ("not a list", None),
-    ],
-)
-def test_image_choice(images, expected):
-    assert choose_image(images) == expected
-
-
-def test_retry_after_reads_seconds_and_dates():
-    assert retry_after("5") == 5
-    assert retry_after(None) == 60
-    assert retry_after("soon") == 60
-    assert retry_after("nan") == 60
-    assert retry_after("999999") == 3600
-    future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 120))
-    assert 100 < retry_after(future) <= 120

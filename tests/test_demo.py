@@ -1,12 +1,15 @@
 """On the demo data, WRMF neighbours recover the planted taste groups."""
 
 import numpy as np
+import pytest
 
 from training.artifact import build_meta, load_model, save_model
 from training.demo import write_demo
 from training.likes import read_likes
 from training.prepare import prepare
 from training.wrmf import Params, fit
+
+pytestmark = pytest.mark.slow
 
 
 def test_neighbours_share_the_planted_group(tmp_path):
