@@ -6,8 +6,9 @@ similar-models query (one row).
 
 import numpy as np
 
-GROUP = 32  # columns per group; see :func:`top_k`
+GROUP = 32  # columns per group of the batched search; see :func:`top_k`
 ARGMAX_K = 16  # up to this k, k argmax passes beat a partition
+SAMPLE_STRIDE = 16  # every 16th score bounds a single row's k-th largest
 
 
 def padded_width(columns, k):
@@ -20,14 +21,26 @@ def top_k(scores, k):
     """Column indices of each row's ``k`` largest scores, in no order: intp [rows, k].
 
     ``scores`` float [rows, columns] with ``0 < k <= columns``; it is not
-    modified. Callers that score many rows pass them already padded to
+    modified. The order among equal scores is unspecified.
+
+    One row (the similar-models query): the k-th largest of every
+    :data:`SAMPLE_STRIDE`-th score bounds the true k-th largest from below,
+    so ``argpartition`` runs only on the few scores at or above it.
+
+    Many rows (p@k over a batch of users): columns are dealt into
+    ``columns // GROUP`` groups (column c in group c mod that); the k groups
+    with the largest maxima hold k scores at least as large as any other, so
+    one vectorised max over all scores and a search among ``k * GROUP``
+    candidates per row find the top k. Callers pass rows already padded to
     :func:`padded_width` with ``-inf`` (otherwise a padded copy is made).
-    Columns are dealt into ``columns // GROUP`` groups (column c in group c
-    mod that); the k groups with the largest maxima hold k scores at least as
-    large as any other, so one vectorised max over all scores and a search
-    among ``k * GROUP`` candidates per row find the top k. The order among
-    equal scores is unspecified.
     """
+    if scores.shape[0] == 1:
+        return _one_row(scores[0], k)[None, :]
+    return _grouped(scores, k)
+
+
+def _grouped(scores, k):
+    """:func:`top_k` by group maxima, for any number of rows."""
     rows, columns = scores.shape
     width = padded_width(columns, k)
     if width != columns:
@@ -41,6 +54,17 @@ def top_k(scores, k):
     candidates = (best_groups[:, None, :] + groups * np.arange(GROUP)[:, None]).reshape(rows, -1)
     values = np.take_along_axis(scores, candidates, axis=1)
     return np.take_along_axis(candidates, _largest(values, k), axis=1)
+
+
+def _one_row(scores, k):
+    """Indices of the ``k`` largest of 1-D ``scores``, in no order."""
+    sample = scores[::SAMPLE_STRIDE]
+    if len(sample) > 2 * k:
+        bound = np.partition(sample, len(sample) - k)[len(sample) - k]
+        candidates = np.flatnonzero(scores >= bound)
+    else:
+        candidates = np.arange(len(scores))
+    return candidates[np.argpartition(scores[candidates], len(candidates) - k)[-k:]]
 
 
 def _largest(values, k):
