@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python bench/serve.py [--requests 3000] [--threads 8] [--rounds 3]``
 
-1. Neighbour queries in-process: ``top_k`` alone and the whole ``similar``
+1. Neighbour queries in-process: ``similar_rows`` (scores and top k) alone and the whole ``similar``
    (top-k, co-likes, dicts) on a random artifact of the reference post's size.
 2. HTTP throughput of ``/api/models/<mid>/similar`` against ``/healthz`` on
    one gunicorn server (2 workers), driven by a bounded loopback load
@@ -84,11 +84,11 @@ def micro_seconds(samples):
 
 
 def time_queries(catalog, queries, rng):
-    """Per-query times of ``top_k(k=10)`` and of ``similar(k=10)`` on random rows."""
+    """Per-query times of ``similar_rows(k=10)`` and of ``similar(k=10)`` on random rows."""
     rows = rng.integers(len(catalog), size=queries)
     result = {}
     for name, query in (
-        ("top_k", lambda r: similar_rows(catalog.unit, r, 10)),
+        ("similar_rows", lambda r: similar_rows(catalog.unit, r, 10)),
         ("similar", lambda r: catalog.similar(r, 10)),
     ):
         for r in rows[:50]:
@@ -271,7 +271,7 @@ def print_table(r):
         f"{r['size']['models']} models x {r['size']['factors']} factors, {r['size']['likes']} likes"
     )
     print("\n| measure | median | p99 | mean |\n| --- | --- | --- | --- |")
-    for name in ("top_k", "similar"):
+    for name in ("similar_rows", "similar"):
         print(
             f"| {name}(k=10), in-process | {q[name]['median_us']:.0f} µs "
             f"| {q[name]['p99_us']:.0f} µs "
