@@ -30,16 +30,17 @@ import time
 
 import numpy as np
 
+from training.evaluation import Evaluation
+from training.likes import read_likes
+from training.params import Params
+from training.prepare import dataset_summary, prepare
+from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, grid_search
+from training.split import split_likes
+from training.wrmf import fit
+
+from prepare import reference_scale_demo  # bench/prepare.py, beside this script
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
-
-from prepare import reference_scale_demo  # noqa: E402  (bench/prepare.py)
-
-from training.evaluation import Evaluation  # noqa: E402
-from training.likes import read_likes  # noqa: E402
-from training.prepare import dataset_summary, prepare  # noqa: E402
-from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, grid_search  # noqa: E402
-from training.split import split_likes  # noqa: E402
-from training.wrmf import Params, fit  # noqa: E402
 
 
 def reference_checkpoint(user_factors, item_factors, split, k):

@@ -125,7 +125,8 @@ def bench_fit(path, repeat):
     from threadpoolctl import threadpool_limits
 
     from training.confidence import confidence
-    from training.wrmf import Params, fit
+    from training.params import Params
+    from training.wrmf import fit
 
     likes = ours(path)
     params = Params(factors=40, regularization=0.1, alpha=50)

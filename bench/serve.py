@@ -38,7 +38,8 @@ OUT = os.path.join(BENCH_DIR, "out")
 # The fake Sketchfab API lives with the tests, which are not an installed package.
 sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
 
-from training import artifact, wrmf  # noqa: E402
+from training import artifact  # noqa: E402
+from training.params import Params  # noqa: E402
 from webapp.serving.model_store import ModelStore  # noqa: E402
 from webapp.serving.neighbours import similar_rows  # noqa: E402
 
@@ -68,7 +69,7 @@ def reference_sized_artifact(path, seed=0):
         "models": MODELS,
         "likes": int(likes.nnz),
     }
-    meta = artifact.build_meta(wrmf.Params(factors=FACTORS), 1, dataset)
+    meta = artifact.build_meta(Params(factors=FACTORS), 1, dataset)
     artifact.save_model(path, rng.normal(size=(MODELS, FACTORS)), mids, names, likes, meta)
     return mids
 

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from training import artifact, demo, wrmf
 from training.likes import read_likes
+from training.params import Params
 from training.prepare import dataset_summary, prepare
 from training.search import SplitSettings, grid_search
 from webapp import create_app
@@ -35,7 +36,7 @@ class Built:
 def write_artifact(path, item_factors, mids, names, likes):
     """Write an artifact the way ``python -m training fit`` does; ``likes`` users x models."""
     likes = sp.csr_matrix(likes)
-    params = wrmf.Params(factors=item_factors.shape[1])
+    params = Params(factors=item_factors.shape[1])
     dataset = {
         "path": "test",
         "sha256": "0" * 64,
@@ -55,7 +56,7 @@ def demo_model(tmp_path_factory):
     likes_path = str(folder / "likes.psv")
     generated = demo.write_demo(likes_path, seed=1, users=600, models=300)
     prepared = prepare(read_likes(likes_path))
-    params = wrmf.Params(factors=16, regularization=0.1, alpha=50.0)
+    params = Params(factors=16, regularization=0.1, alpha=50.0)
     model = wrmf.fit(prepared.likes, params, iterations=12)
     dataset = dataset_summary(likes_path, prepared)
     path = str(folder / "model.npz")

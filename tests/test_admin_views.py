@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from training.demo import write_demo
-from training.wrmf import DEFAULT_ITERATIONS, Params
+from training.params import DEFAULT_ITERATIONS, Params
 from webapp.admin.jobs import store
 
 from admin_server import PASSWORD, health, post, similar, start_job, wait_for

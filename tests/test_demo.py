@@ -6,8 +6,9 @@ import pytest
 from training.artifact import build_meta, load_model, save_model
 from training.demo import write_demo
 from training.likes import read_likes
+from training.params import Params
 from training.prepare import prepare
-from training.wrmf import Params, fit
+from training.wrmf import fit
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,8 @@
 """The model store: reloads on a new file, keeps the old model on a broken one, 503 without one."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 from conftest import write_artifact
@@ -46,3 +48,25 @@ def test_without_a_model_api_and_pages_answer_503(make_app, tmp_path):
     assert response.status_code == 503 and "error" in response.get_json()
     page = client.get("/")
     assert page.status_code == 503 and b"No model yet" in page.data
+
+
+def test_a_web_worker_never_loads_implicit(demo_model, tmp_path):
+    # A fresh interpreter: this one has implicit loaded by the training fixtures.
+    script = (
+        "import sys\n"
+        "from webapp import create_app\n"
+        "app = create_app({'MODEL_PATH': sys.argv[1], 'OFFLINE': True,\n"
+        "                  'THUMBNAIL_CACHE': sys.argv[2], 'ADMIN_PASSWORD_HASH': 'x'})\n"
+        "client = app.test_client()\n"
+        "assert client.get('/healthz').status_code == 200\n"
+        "assert client.get('/admin').status_code == 401\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'implicit'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, demo_model.path, str(tmp_path / "cache.sqlite")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -13,6 +13,7 @@ from implicit.recommender_base import ModelFitError
 from training import wrmf
 from training.artifact import load_model
 from training.likes import file_sha256, read_likes
+from training.params import Params
 from training.prepare import dataset_summary, prepare
 from training.search import Grid, SplitSettings, best_configuration, grid_search
 
@@ -266,7 +267,7 @@ def test_bad_arguments_exit_2_with_one_line(small_likes, tmp_path, args, message
 def test_default_grid_is_the_reference_posts():
     grid = Grid()
     assert len(grid.configurations()) == 180
-    assert grid.configurations()[:2] == [wrmf.Params(10, 0.0, 1.0), wrmf.Params(10, 0.0, 10.0)]
+    assert grid.configurations()[:2] == [Params(10, 0.0, 1.0), Params(10, 0.0, 10.0)]
     assert list(np.unique([p.regularization for p in grid.configurations()])) == [
         0,
         1e-5,

@@ -3,8 +3,9 @@
 import numpy as np
 
 from training.likes import read_likes
+from training.params import Params
 from training.prepare import prepare
-from training.wrmf import WRMF, Params, fit
+from training.wrmf import WRMF, fit
 
 from training_helpers import write_grid
 

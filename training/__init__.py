@@ -6,7 +6,8 @@ layer over these modules:
 - ``likes``: read and write the reference post's pipe-separated likes file.
 - ``prepare``: drop duplicate likes, iterative thresholding.
 - ``confidence``: the paper's confidence c = 1 + alpha * d.
-- ``wrmf``: fit WRMF by alternating least squares with ``implicit``; the default parameters.
+- ``params``: WRMF hyper-parameters and their defaults (no ``implicit`` import).
+- ``wrmf``: fit WRMF by alternating least squares with ``implicit``.
 - ``split``: hold out likes of some users for evaluation.
 - ``top_k``: the k largest scores of each row, shared with the web app's neighbours.
 - ``metrics`` / ``evaluation``: p@k and MSE; scoring a checkpoint on a split.

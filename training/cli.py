@@ -16,6 +16,7 @@ from .arg_types import comma_list, epoch_range, fraction, non_negative_float, po
 from .atomic import write_text
 from .errors import BadInput
 from .likes import read_likes
+from .params import DEFAULT_ITERATIONS, Params
 from .prepare import dataset_summary, prepare
 from .results import read_results
 
@@ -128,7 +129,7 @@ def _fit_parser(sub):
         metavar="RESULTS.json",
         help="use the best parameters and iterations of a grid search",
     )
-    defaults = wrmf.Params()
+    defaults = Params()
     p.add_argument("--factors", type=positive_int, default=None, help=f"default {defaults.factors}")
     p.add_argument(
         "--regularization",
@@ -140,7 +141,7 @@ def _fit_parser(sub):
         "--alpha", type=non_negative_float, default=None, help=f"default {defaults.alpha:g}"
     )
     p.add_argument(
-        "--iterations", type=positive_int, default=None, help=f"default {wrmf.DEFAULT_ITERATIONS}"
+        "--iterations", type=positive_int, default=None, help=f"default {DEFAULT_ITERATIONS}"
     )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_run_fit)
@@ -151,10 +152,10 @@ def fit_settings(args):
 
     Unset parameters take :mod:`training.wrmf`'s defaults.
     """
-    base, iterations, extra = wrmf.Params(), wrmf.DEFAULT_ITERATIONS, {}
+    base, iterations, extra = Params(), DEFAULT_ITERATIONS, {}
     if args.from_search:
         best, baseline = _best_of_search(args.from_search)
-        base = wrmf.Params(**best["params"])
+        base = Params(**best["params"])
         iterations = best["iterations"]
         extra = {
             "search": {
@@ -163,7 +164,7 @@ def fit_settings(args):
                 "baseline": baseline,
             }
         }
-    params = wrmf.Params(
+    params = Params(
         factors=args.factors or base.factors,
         regularization=base.regularization if args.regularization is None else args.regularization,
         alpha=base.alpha if args.alpha is None else args.alpha,

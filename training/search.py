@@ -20,9 +20,9 @@ from . import log_table
 from .errors import BadInput
 from .evaluation import Evaluation
 from .learning_curve import learning_curve
+from .params import Params
 from .results import read_results, write_results
 from .split import split_likes
-from .wrmf import Params
 
 METRIC_COLUMNS = ["epochs", "p@k train", "p@k test", "mse train", "mse test"]
 RANKING_COLUMNS = ["factors", "reg.", "alpha", "iterations", "p@k test"]

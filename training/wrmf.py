@@ -7,35 +7,10 @@ a seeded ``random_state``, the CPU solver, and one BLAS thread while fitting
 (``implicit`` warns otherwise and runs about twice as slow on 2 cores).
 """
 
-from dataclasses import dataclass
-
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from .confidence import confidence
-
-DEFAULT_ITERATIONS = 22  # with Params' defaults: the reference post's best configuration
-
-
-@dataclass(frozen=True)
-class Params:
-    """WRMF hyper-parameters: latent factors, L2 regularization, confidence alpha.
-
-    The defaults are the reference post's best; the CLI, the admin retrain
-    form and its template all read them from here.
-    """
-
-    factors: int = 40
-    regularization: float = 0.1
-    alpha: float = 50.0
-
-    def as_dict(self):
-        """Plain dict for JSON (``factors`` int, the others float)."""
-        return {
-            "factors": int(self.factors),
-            "regularization": float(self.regularization),
-            "alpha": float(self.alpha),
-        }
 
 
 class WRMF:

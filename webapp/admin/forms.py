@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, RadioField, SelectField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
-from training.wrmf import DEFAULT_ITERATIONS, Params
+from training.params import DEFAULT_ITERATIONS, Params
 
 DEFAULTS = Params()
 PARAMETERS = ("factors", "regularization", "alpha", "iterations")

@@ -8,7 +8,7 @@ search (a learning curve up to the chosen iterations) and fit those.
 
 from dataclasses import dataclass, field
 
-from training.wrmf import DEFAULT_ITERATIONS, Params
+from training.params import DEFAULT_ITERATIONS, Params
 
 TUNE_GRID = {"factors": "20,40,80", "regularization": "0.01,0.1,1", "alpha": "10,50,100"}
 TUNE_EPOCHS = "2:24:2"

@@ -20,9 +20,9 @@ from flask import (
 
 from training.errors import BadInput
 from training.likes import file_sha256
+from training.params import Params
 from training.results import read_results
 from training.svg_plot import curves_svg
-from training.wrmf import Params
 
 from ..serving import ModelUnavailable, current_catalog
 from . import activation, likes_files
