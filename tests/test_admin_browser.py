@@ -6,6 +6,8 @@ import pytest
 from admin_server import PASSWORD, AdminServer
 from browser import shot
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture
 def server(tmp_path, demo_model):

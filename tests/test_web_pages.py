@@ -84,7 +84,7 @@ def test_search_matches_names_case_insensitively(client, demo_model):
     response = client.get("/search?q=KNIGHT")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    names = re.findall(r'<h3 class="card-title"><a [^>]*>([^<]*)</a>', html)
+    names = re.findall(r'<h2 class="card-title"><a [^>]*>([^<]*)</a>', html)
     assert names and all("knight" in name.lower() for name in names)
 
 

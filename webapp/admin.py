@@ -14,7 +14,7 @@ from training.arg_types import non_negative_float, positive_int
 from training.errors import BadInput
 from training.likes import file_sha256
 from training.search import read_results
-from training.svg_plot import curves_svg
+from training.svg_plot import curves_svg, figure_numbers
 
 from . import activation, jobs, likes_files
 from .admin_auth import auth
@@ -105,8 +105,10 @@ def job_page(job_id):
     job = _job_or_404(job_id)
     results = _results(job)
     active = _active_model()
+    has_curves = bool(results and results.get("curves"))
     return render_template("admin_job.html", job=job, results=results,
-                           curves=curves_svg(results) if results and results.get("curves") else None,
+                           curves=curves_svg(results) if has_curves else None,
+                           numbers=figure_numbers(results) if has_curves else None,
                            active=active, serving=_is_serving(job, active))
 
 
