@@ -57,6 +57,16 @@ def test_public_page_has_no_accessibility_violation(browser, live_url, places, n
     assert not problems, "\n".join(problems)
 
 
+def test_thumbnails_and_placeholders_are_named_after_their_model(browser, live_url, places):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    for path in ("/", "/models/{mid}"):
+        page.goto(live_url + path.format(**places))
+        cards = page.evaluate("""() => [...document.querySelectorAll('.card')].map(card =>
+            [card.querySelector('img').alt, card.querySelector('.card-title').textContent])""")
+        assert cards and all(alt == title for alt, title in cards)
+    assert page.locator(".hero-image").get_attribute("alt") == page.locator("h1").inner_text()
+
+
 def assert_focus_is_visible(page):
     tag, text, outline = focus_ring(page)
     style, width = outline.split()

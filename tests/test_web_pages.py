@@ -2,7 +2,9 @@
 
 import re
 
+import numpy as np
 import pytest
+from conftest import write_artifact
 
 from webapp.pages import PAGE_SIZE
 from webapp.sketchfab_urls import mid_from_url
@@ -148,3 +150,13 @@ def test_search_query_is_escaped(client):
 ])
 def test_nothing_a_user_types_gives_a_500(client, url):
     assert client.get(url).status_code < 500
+
+
+def test_a_nameless_model_is_called_untitled_in_its_alt_text(make_app, tmp_path):
+    factors = np.array([[1, 0], [0.9, 0.1]], dtype=np.float32)
+    likes = np.array([[1, 1], [1, 1]], dtype=np.float32)
+    path = write_artifact(str(tmp_path / "model.npz"), factors, ["aaa111", "bbb222"], ["", "Cube"],
+                          likes)
+    html = make_app(path).test_client().get("/models/aaa111").get_data(as_text=True)
+    # The hero image and the neighbour's card (whose own thumbnail names "Cube").
+    assert 'alt="Untitled"' in html and 'alt="Cube"' in html and 'alt=""' not in html
