@@ -157,6 +157,8 @@ def test_a_nameless_model_is_called_untitled_in_its_alt_text(make_app, tmp_path)
     likes = np.array([[1, 1], [1, 1]], dtype=np.float32)
     path = write_artifact(str(tmp_path / "model.npz"), factors, ["aaa111", "bbb222"], ["", "Cube"],
                           likes)
-    html = make_app(path).test_client().get("/models/aaa111").get_data(as_text=True)
-    # The hero image and the neighbour's card (whose own thumbnail names "Cube").
-    assert 'alt="Untitled"' in html and 'alt="Cube"' in html and 'alt=""' not in html
+    client = make_app(path).test_client()
+    # Its own page (the hero image), and its card on its neighbour's page.
+    for mid in ("aaa111", "bbb222"):
+        html = client.get(f"/models/{mid}").get_data(as_text=True)
+        assert 'alt="Untitled"' in html and 'alt="Cube"' in html and 'alt=""' not in html
