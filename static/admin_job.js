@@ -1,13 +1,23 @@
 // Live job progress: poll the job's JSON and refresh the figures in place.
-// Without JavaScript the page refreshes itself (meta refresh) instead.
+// Without JavaScript the page offers a reload link instead.
 (function () {
   const page = document.querySelector("[data-status-url]");
   if (!page || page.dataset.running !== "true") return;
-  const refresh = document.querySelector('meta[http-equiv="refresh"]');
-  if (refresh) refresh.remove();  // polling takes over from the full-page refresh
   const text = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
   const metric = (v) => (v === null || v === undefined ? "–" : v.toFixed(4));
   let shownCurves = -1;
+
+  // The figures and their tables of numbers come from the page itself, rendered afresh.
+  async function refreshCurves() {
+    const response = await fetch(location.href, { cache: "no-store" });
+    if (!response.ok) return;
+    const html = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = html.getElementById("curves");
+    const shown = document.getElementById("curves");
+    const open = shown.querySelector("details")?.open;  // keep a table the reader opened
+    if (open && fresh.querySelector("details")) fresh.querySelector("details").open = true;
+    shown.replaceWith(document.adoptNode(fresh));
+  }
 
   async function poll() {
     let data;
@@ -27,8 +37,7 @@
     const done = Math.round(job.progress.fraction * 1000);
     if (done !== shownCurves) {
       shownCurves = done;
-      const svg = await fetch(page.dataset.curvesUrl, { cache: "no-store" });
-      if (svg.ok) document.getElementById("curves").innerHTML = await svg.text();
+      await refreshCurves().catch(() => {});  // the next change tries again
     }
     if (job.status === "queued" || job.status === "running") setTimeout(poll, 1000);
     else location.reload();  // show the final state with its actions

@@ -9,6 +9,7 @@ Screenshots land in ``test-artifacts/``.
 import os
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = os.path.join(
@@ -46,3 +47,52 @@ def shot(page, name):
     """Save a full-page screenshot as ``test-artifacts/<name>.png``."""
     os.makedirs(ARTIFACTS, exist_ok=True)
     page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"), full_page=True)
+
+
+# axe-core impacts that fail the accessibility tests; "minor" ones are printed only.
+FAILING_IMPACTS = ("critical", "serious", "moderate")
+
+
+def axe_violations(page):
+    """axe-core's violations on ``page``, as dicts with ``id``, ``impact``, ``help``, ``nodes``.
+
+    The rules are those axe enables by default: WCAG 2.0/2.1 A and AA and best
+    practices (not the experimental ones, nor WCAG 2.2's).
+    """
+    return Axe().run(page, options={"resultTypes": ["violations"]}).response["violations"]
+
+
+def describe_violations(violations):
+    """One line per failing element: impact, rule, target and, for contrast, the figures."""
+    lines = []
+    for violation in violations:
+        for node in violation["nodes"]:
+            target = " ".join(map(str, node["target"]))
+            line = f"{violation['impact']} {violation['id']} at {target}"
+            data = next(
+                (
+                    c["data"]
+                    for c in node["any"]
+                    if isinstance(c.get("data"), dict) and "contrastRatio" in c["data"]
+                ),
+                None,
+            )
+            if data:  # color-contrast has fg/bg colours; link-in-text-block link/text ones
+                colours = " on ".join(
+                    data[k] for k in ("fgColor", "bgColor", "nodeColor", "parentColor") if k in data
+                )
+                line += (
+                    f": contrast {data['contrastRatio']}:1, needs"
+                    f" {data.get('expectedContrastRatio', '3:1')} ({colours})"
+                )
+            lines.append(f"{line} [{violation['help']}]")
+    return lines
+
+
+def focus_ring(page):
+    """``(tag, text, outline)`` of the focused element: the outline style it is drawn with."""
+    return page.evaluate("""() => {
+        const el = document.activeElement, css = getComputedStyle(el);
+        return [el.tagName.toLowerCase(), (el.innerText || el.value || '').trim(),
+                `${css.outlineStyle} ${css.outlineWidth}`];
+    }""")

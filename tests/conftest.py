@@ -3,11 +3,13 @@ training library, a fake Sketchfab API on 127.0.0.1, a pytest-flask ``app`` and
 headless Chromium."""
 
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from werkzeug.serving import make_server
 
 from training import artifact, demo, wrmf
 from training.likes import read_likes
@@ -113,6 +115,19 @@ def make_app(tmp_path, sketchfab):
         )
 
     return build
+
+
+@pytest.fixture
+def live_url(make_app, demo_model, sketchfab):
+    """The app served over real HTTP on a free loopback port; every tenth model is 'deleted'."""
+    for mid in demo_model.mids[::10]:
+        sketchfab.modes[mid] = "404"
+    server = make_server("127.0.0.1", 0, make_app(demo_model.path), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
 
 
 @pytest.fixture

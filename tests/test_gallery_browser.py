@@ -5,29 +5,13 @@ Playwright cannot download its own browser here, so it launches
 ``CI=true`` where it fails. Screenshots land in ``test-artifacts/``.
 """
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from browser import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ALL_IMAGES_LOADED = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
-
-
-@pytest.fixture
-def live_url(make_app, demo_model, sketchfab):
-    """The app served over real HTTP on a free loopback port; every tenth model is 'deleted'."""
-    for mid in demo_model.mids[::10]:
-        sketchfab.modes[mid] = "404"
-    server = make_server("127.0.0.1", 0, make_app(demo_model.path), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 def all_images_load(page):

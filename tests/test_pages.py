@@ -2,7 +2,9 @@
 
 import re
 
+import numpy as np
 import pytest
+from conftest import write_artifact
 
 from webapp.pages.routes import PAGE_SIZE
 
@@ -85,7 +87,7 @@ def test_search_matches_names_case_insensitively(client, demo_model):
     response = client.get("/search?q=KNIGHT")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    names = re.findall(r'<h3 class="card-title"><a [^>]*>([^<]*)</a>', html)
+    names = re.findall(r'<h2 class="card-title"><a [^>]*>([^<]*)</a>', html)
     assert names and all("knight" in name.lower() for name in names)
 
 
@@ -161,3 +163,16 @@ def test_search_query_is_escaped(client):
 )
 def test_nothing_a_user_types_gives_a_500(client, url):
     assert client.get(url).status_code < 500
+
+
+def test_a_nameless_model_is_called_untitled_in_its_alt_text(make_app, tmp_path):
+    factors = np.array([[1, 0], [0.9, 0.1]], dtype=np.float32)
+    likes = np.array([[1, 1], [1, 1]], dtype=np.float32)
+    path = write_artifact(
+        str(tmp_path / "model.npz"), factors, ["aaa111", "bbb222"], ["", "Cube"], likes
+    )
+    client = make_app(path).test_client()
+    # Its own page (the hero image), and its card on its neighbour's page.
+    for mid in ("aaa111", "bbb222"):
+        html = client.get(f"/models/{mid}").get_data(as_text=True)
+        assert 'alt="Untitled"' in html and 'alt="Cube"' in html and 'alt=""' not in html

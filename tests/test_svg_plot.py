@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from training.svg_plot import curves_svg
+from training.svg_plot import curves_svg, figure_numbers
 
 from training_helpers import run_training
 
@@ -50,6 +50,27 @@ def test_every_point_is_inside_the_figure(demo_search):
         for point in line.get("points").split():
             x, y = map(float, point.split(","))
             assert 0 <= x <= width and 0 <= y <= height
+
+
+def test_the_figure_carries_its_numbers_as_text(demo_search):
+    _, results = demo_search
+    root = parse(curves_svg(results))
+    # The first child names the image for screen readers; <desc> lists every configuration.
+    assert root[0].tag == f"{SVG}title" and root[1].tag == f"{SVG}desc"
+    best, baseline = results["best"], results["baseline"]["popularity_patk_test"]
+    assert (
+        f"Best test p@5 {best['patk_test']:.4f} at epoch {best['iterations']}"
+        f" with factors {best['params']['factors']}"
+    ) in root[0].text
+    assert f"popularity baseline {baseline:.4f}" in root[0].text
+    assert root[1].text.count(": best ") == len(results["curves"])
+    numbers = figure_numbers(results)
+    assert [c["score"] for c in numbers["configurations"]] == sorted(
+        (max(c["patk"]["test"]) for c in results["curves"]), reverse=True
+    )
+    curve = next(c for c in results["curves"] if c["params"] == best["params"])
+    points = zip(curve["epochs"], curve["patk"]["test"], strict=True)
+    assert numbers["best"]["points"] == list(points)
 
 
 def test_missing_values_break_a_trace(demo_search):

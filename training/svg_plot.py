@@ -5,6 +5,8 @@ its best epoch marked and the popularity baseline dashed. Right: every
 configuration's test p@k trace, the better ones darker, as the reference post drew
 them. :func:`curves_svg` returns an ``<svg>`` element that the ``plot``
 command writes to a file and the admin page embeds; all text is escaped.
+Its ``<title>`` and ``<desc>`` carry the numbers it shows, which
+:func:`figure_numbers` also gives to the admin page for a table beside it.
 """
 
 import math
@@ -34,21 +36,63 @@ class Axes:
         return TOP + (1 - value / self.top_value) * (HEIGHT - TOP - BOTTOM)
 
 
+def figure_numbers(results):
+    """What the figures show, as numbers for a text alternative.
+
+    A dict: ``k``; ``baseline`` (popularity test p@k or None); ``best`` (the
+    left panel: ``params`` text, ``points`` as (epoch, test p@k or None), its
+    best ``score`` and ``epoch``); ``configurations`` (the right panel, best first:
+    ``params`` text, best ``score``, at ``epoch``); ``summary``, one sentence.
+    ``best`` is None while no configuration has a finite test p@k.
+    """
+    k = results["split"]["k"]
+    baseline = results.get("baseline", {}).get("popularity_patk_test")
+    ranked = _ranked(results["curves"])
+    configurations = [
+        {"params": _describe(c["params"]), "score": score, "epoch": _best_epoch(c, score)}
+        for score, c in ranked
+    ]
+    if not configurations:
+        return {
+            "k": k,
+            "baseline": baseline,
+            "best": None,
+            "configurations": [],
+            "summary": "No configuration has a finite test p@k yet.",
+        }
+    best_curve = ranked[0][1]
+    best = {
+        **configurations[0],
+        "points": list(zip(best_curve["epochs"], best_curve["patk"]["test"], strict=True)),
+    }
+    summary = (
+        f"Best test p@{k} {best['score']:.4f} at epoch {best['epoch']} with {best['params']}"
+        + (f"; popularity baseline {baseline:.4f}" if baseline is not None else "")
+        + f"; {len(configurations)} configurations."
+    )
+    return {
+        "k": k,
+        "baseline": baseline,
+        "best": best,
+        "configurations": configurations,
+        "summary": summary,
+    }
+
+
 def curves_svg(results):
     """The two figures of a RESULTS.json dict as an SVG string (960 x 400 user units)."""
     ranked = _ranked(results["curves"])
+    numbers = figure_numbers(results)
     width = 2 * PANEL_WIDTH
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" '
-        f'width="{width}" height="{HEIGHT}" role="img" aria-label="Grid-search learning curves">',
+        f'width="{width}" height="{HEIGHT}" role="img">',
+        f"<title>Grid-search learning curves. {escape(numbers['summary'])}</title>",
+        f"<desc>{escape(_configurations_text(numbers))}</desc>",
         f'<rect width="{width}" height="{HEIGHT}" fill="white"/>',
     ]
     if not ranked:
-        parts.append(
-            _text(
-                width / 2, HEIGHT / 2, "No configuration has a finite test p@k yet.", 16, "middle"
-            )
-        )
+        parts.append(_text(width / 2, HEIGHT / 2, numbers["summary"], 16, "middle"))
         return "\n".join(parts + ["</svg>"])
     k = results["split"]["k"]
     baseline = results.get("baseline", {}).get("popularity_patk_test")
@@ -85,9 +129,23 @@ def _ranked(curves):
     return sorted(scored, key=lambda pair: -pair[0])
 
 
+def _configurations_text(numbers):
+    """The right panel in words: each configuration's best test p@k, best first."""
+    return " ".join(
+        f"{c['params']}: best {c['score']:.4f} at epoch {c['epoch']}."
+        for c in numbers["configurations"]
+    )
+
+
+def _best_epoch(curve, score):
+    """The first epoch of ``curve`` whose test p@k is ``score``."""
+    return next(
+        e for e, v in zip(curve["epochs"], curve["patk"]["test"], strict=True) if v == score
+    )
+
+
 def _best_panel(axes, curve, score, baseline):
-    points = zip(curve["epochs"], curve["patk"]["test"], strict=True)
-    epoch = next(e for e, v in points if v == score)
+    epoch = _best_epoch(curve, score)
     parts = _trace(
         axes, curve, f'stroke="{TRACE}"', f"{_describe(curve['params'])}: best {score:.5f}"
     )

@@ -22,7 +22,7 @@ from training.errors import BadInput
 from training.likes import file_sha256
 from training.params import Params
 from training.results import read_results
-from training.svg_plot import curves_svg
+from training.svg_plot import curves_svg, figure_numbers
 
 from ..serving import ModelUnavailable, current_catalog
 from . import activation, likes_files
@@ -128,11 +128,13 @@ def job_page(job_id):
     job = _job_or_404(job_id)
     results = _results(job)
     active = _active_model()
+    has_curves = bool(results and results.get("curves"))
     return render_template(
         "admin/job.html",
         job=job,
         results=results,
-        curves=curves_svg(results) if results and results.get("curves") else None,
+        curves=curves_svg(results) if has_curves else None,
+        numbers=figure_numbers(results) if has_curves else None,
         active=active,
         serving=_is_serving(job, active),
     )
