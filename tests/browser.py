@@ -7,8 +7,10 @@ Screenshots land in ``test-artifacts/``.
 """
 
 import os
+import threading
 
 import pytest
+from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = os.path.join(
@@ -46,3 +48,13 @@ def shot(page, name):
     """Save a full-page screenshot as ``test-artifacts/<name>.png``."""
     os.makedirs(ARTIFACTS, exist_ok=True)
     page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"), full_page=True)
+
+
+def serve(app):
+    """Yield the URL of ``app`` served over real HTTP on a free loopback port (fixture body)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
