@@ -2,8 +2,9 @@
 
 Usage: ``.venv/bin/python bench/serve.py [--requests 3000] [--threads 8] [--rounds 3]``
 
-1. Neighbour queries in-process: ``similar_rows`` (scores and top k) alone and the whole ``similar``
-   (top-k, co-likes, dicts) on a random artifact of the reference post's size.
+1. Neighbour queries in-process: ``similar_rows`` (scores and top k) alone and the whole
+   ``similar`` (top-k, co-likes, dicts) on a random artifact of the reference post's size;
+   beside them ``recommend`` (fold-in of 10, 50 and 500 hearts, top 10, cards).
 2. HTTP throughput of ``/api/models/<mid>/similar`` against ``/healthz`` on
    one gunicorn server (2 workers), driven by a bounded loopback load
    generator: a thread pool with one keep-alive session per thread and a
@@ -11,6 +12,8 @@ Usage: ``.venv/bin/python bench/serve.py [--requests 3000] [--threads 8] [--roun
 3. Warm-cache ``/thumbnails/<mid>`` latency (a 302 from the SQLite cache,
    after one look-up each against the fake Sketchfab API), against
    ``/healthz`` latency measured the same way.
+4. ``POST /api/recommendations`` latency (10 hearts, k=10) against
+   ``GET /api/models/<mid>/similar?k=10``, one request at a time, alternating.
 
 Prints a Markdown table and writes bench/out/serve.json. Timings are never
 asserted; comparisons are ratios within one run.
@@ -84,23 +87,37 @@ def micro_seconds(samples):
     }
 
 
+HEARTS = (10, 50, 500)  # hearts per recommend query: a few, many, the most a browser keeps
+
+
 def time_queries(catalog, queries, rng):
-    """Per-query times of ``similar_rows(k=10)`` and of ``similar(k=10)`` on random rows."""
+    """Per-query times of ``similar_rows(k=10)``, ``similar(k=10)`` and ``recommend(k=10)``.
+
+    Query i starts from a random row; ``recommend_<h>`` folds in ``h``
+    distinct random rows instead.
+    """
     rows = rng.integers(len(catalog), size=queries)
+    hearts = {h: [rng.choice(len(catalog), size=h, replace=False) for _ in rows] for h in HEARTS}
     result = {}
     for name, query in (
-        ("similar_rows", lambda r: similar_rows(catalog.unit, r, 10)),
-        ("similar", lambda r: catalog.similar(r, 10)),
+        ("similar_rows", lambda i: similar_rows(catalog.unit, rows[i], 10)),
+        ("similar", lambda i: catalog.similar(rows[i], 10)),
+        *((f"recommend_{h}", _recommend_query(catalog, hearts[h])) for h in HEARTS),
     ):
-        for r in rows[:50]:
-            query(r)  # warm caches and BLAS
+        for i in range(50):
+            query(i)  # warm caches and BLAS
         times = []
-        for r in rows:
+        for i in range(queries):
             started = time.perf_counter()
-            query(r)
+            query(i)
             times.append(time.perf_counter() - started)
         result[name] = micro_seconds(times)
     return result
+
+
+def _recommend_query(catalog, hearts):
+    """Query i recommends for the i-th set of hearts (bound here, not in a loop's closure)."""
+    return lambda i: catalog.recommend(hearts[i], 10)
 
 
 def free_port():
@@ -168,12 +185,18 @@ def throughput(urls, threads):
         return len(urls) / (time.perf_counter() - started)
 
 
-def latencies(session, urls, status):
-    """Sequential per-request times of ``urls`` (one keep-alive session)."""
+def latencies(session, urls, status, bodies=None):
+    """Sequential per-request times of ``urls`` (one keep-alive session).
+
+    GETs, or POSTs of ``bodies`` (JSON, one per URL) when given.
+    """
     times = []
-    for url in urls:
+    for i, url in enumerate(urls):
         started = time.perf_counter()
-        response = session.get(url, allow_redirects=False)
+        if bodies is None:
+            response = session.get(url, allow_redirects=False)
+        else:
+            response = session.post(url, json=bodies[i])
         times.append(time.perf_counter() - started)
         if response.status_code != status:
             raise RuntimeError(f"{url}: {response.status_code}")
@@ -255,6 +278,7 @@ def main(argv=None):
             "api_calls": {"cold": hits_after_cold, "warm": len(fake.hits) - hits_after_cold},
             "ratio_warm_to_healthz": statistics.median(warm) / statistics.median(health),
         }
+        report["recommendations_http"] = http_recommend_vs_similar(session, base, mids, rng)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -265,6 +289,24 @@ def main(argv=None):
     print_table(report)
 
 
+def http_recommend_vs_similar(session, base, mids, rng, requests_each=500, rounds=4):
+    """Sequential latencies: POST /api/recommendations (10 hearts), GET similar, alternating."""
+    times = {"recommend": [], "similar": []}
+    for _ in range(rounds):
+        picks = rng.integers(len(mids), size=(requests_each, HEARTS[0]))
+        bodies = [{"likes": [mids[i] for i in row], "k": 10} for row in picks]
+        recommend_urls = [f"{base}/api/recommendations"] * requests_each
+        similar_urls = [f"{base}/api/models/{mids[row[0]]}/similar?k=10" for row in picks]
+        times["recommend"] += latencies(session, recommend_urls, 200, bodies)
+        times["similar"] += latencies(session, similar_urls, 200)
+    return {
+        "recommend": micro_seconds(times["recommend"]),
+        "similar": micro_seconds(times["similar"]),
+        "ratio_recommend_to_similar": statistics.median(times["recommend"])
+        / statistics.median(times["similar"]),
+    }
+
+
 def print_table(r):
     q, h, t = r["queries"], r["http"], r["thumbnails"]
     print(
@@ -272,7 +314,7 @@ def print_table(r):
         f"{r['size']['models']} models x {r['size']['factors']} factors, {r['size']['likes']} likes"
     )
     print("\n| measure | median | p99 | mean |\n| --- | --- | --- | --- |")
-    for name in ("similar_rows", "similar"):
+    for name in ("similar_rows", "similar", *(f"recommend_{h}" for h in HEARTS)):
         print(
             f"| {name}(k=10), in-process | {q[name]['median_us']:.0f} µs "
             f"| {q[name]['p99_us']:.0f} µs "
@@ -300,6 +342,16 @@ def print_table(r):
     for route in ("healthz", "similar"):
         rates = ", ".join(f"{x:.0f}" for x in h["rates"][route])
         print(f"- {route}: median {h['median_rps'][route]:.0f} req/s (rounds: {rates})")
+    rec = r["recommendations_http"]
+    print(
+        f"\nPOST /api/recommendations (10 hearts) median {rec['recommend']['median_us']:.0f} µs, "
+        f"p99 {rec['recommend']['p99_us']:.0f} µs; GET similar median "
+        f"{rec['similar']['median_us']:.0f} µs, p99 {rec['similar']['p99_us']:.0f} µs; "
+        f"ratio {rec['ratio_recommend_to_similar']:.2f}"
+    )
+    for n in HEARTS:
+        ratio = q[f"recommend_{n}"]["median_us"] / q["similar"]["median_us"]
+        print(f"- in-process recommend, {n} hearts / similar: {ratio:.2f}")
     pairs = ", ".join(f"{x:.2f}" for x in h["paired_ratios"])
     print(
         f"- ratio similar / healthz: median {h['ratio_similar_to_healthz']:.2f} (rounds: {pairs})"

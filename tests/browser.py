@@ -7,9 +7,11 @@ Screenshots land in ``test-artifacts/``.
 """
 
 import os
+import threading
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = os.path.join(
@@ -96,3 +98,13 @@ def focus_ring(page):
         return [el.tagName.toLowerCase(), (el.innerText || el.value || '').trim(),
                 `${css.outlineStyle} ${css.outlineWidth}`];
     }""")
+
+
+def serve(app):
+    """Yield the URL of ``app`` served over real HTTP on a free loopback port (fixture body)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()

@@ -27,6 +27,7 @@ PUBLIC_PAGES = [
     ("search with no results", "/search?q=zzzz-no-such-model"),
     ("search with a pasted link", "/search?q=https://sketchfab.com/3d-models/a-model-{mid}"),
     ("404", "/models/no-such-model"),
+    ("for you without hearts", "/for-you"),
 ]
 
 # Every element that can take focus, and the ones Tab skips by design.
@@ -60,6 +61,24 @@ def test_public_page_has_no_accessibility_violation(browser, live_url, places, n
     page.goto(live_url + path.format(**places))
     problems = audit(page, name)
     assert not problems, "\n".join(problems)
+
+
+def test_for_you_with_hearts_has_no_accessibility_violation(browser, live_url, demo_model):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_url + "/")
+    hearts = [{"mid": mid, "name": mid} for mid in demo_model.mids[:3]]
+    page.evaluate("h => localStorage.setItem('sketchrec.hearts', JSON.stringify(h))", hearts)
+    page.goto(live_url + "/for-you")
+    page.locator("#for-you-grid .card").first.wait_for()
+    problems = audit(page, "for you with hearts") + audit_after_hearts(page)
+    assert not problems, "\n".join(problems)
+
+
+def audit_after_hearts(page):
+    """The gallery with its heart buttons shown (the script reveals them)."""
+    page.goto(page.url.rsplit("/", 1)[0] + "/")
+    page.locator("button.heart:not([hidden])").first.wait_for()
+    return audit(page, "gallery with hearts")
 
 
 def test_thumbnails_and_placeholders_are_named_after_their_model(browser, live_url, places):

@@ -1,5 +1,6 @@
 """The JSON API and the neighbour search behind it, on real artifacts."""
 
+import json
 from collections import Counter
 
 import numpy as np
@@ -84,3 +85,102 @@ def test_healthz_describes_the_loaded_file(client, demo_model):
     assert body["model"]["factors"] == 16
     assert body["model"]["sha256"] == file_sha256(demo_model.path)
     assert body["model"]["created_at"]
+
+
+def recommend(client, body):
+    return client.post("/api/recommendations", json=body)
+
+
+def test_recommendations_have_the_contract_shape(client, demo_model):
+    liked = demo_model.mids[:3]
+    body = recommend(client, {"likes": [*liked, "nosuchmodel"], "k": 7}).get_json()
+    assert set(body) == {"recommendations", "unknown"}
+    assert body["unknown"] == ["nosuchmodel"]
+    assert len(body["recommendations"]) == 7
+    for item in body["recommendations"]:
+        assert set(item) == {"mid", "name", "score", "likes", "because"}
+        assert item["because"] in liked and item["mid"] not in liked
+        assert isinstance(item["likes"], int) and isinstance(item["score"], float)
+    scores = [item["score"] for item in body["recommendations"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_recommendations_default_to_10_and_ignore_repeated_likes(client, demo_model):
+    mid = demo_model.mids[5]
+    once = recommend(client, {"likes": [mid]}).get_json()
+    twice = recommend(client, {"likes": [mid, mid]}).get_json()
+    assert len(once["recommendations"]) == 10 and once == twice
+    assert {item["because"] for item in once["recommendations"]} == {mid}
+
+
+def test_recommendations_follow_the_hearted_taste_group(client, demo_model):
+    """Three hearts in one planted category: most recommendations come from it."""
+    for group in ("vehicles", "food", "animals"):
+        liked = [m for m in demo_model.mids if demo_model.group_of[m] == group][:3]
+        found = recommend(client, {"likes": liked, "k": 10}).get_json()["recommendations"]
+        same = sum(demo_model.group_of[item["mid"]] == group for item in found)
+        assert same >= 7, (group, same)
+
+
+def test_only_unknown_or_no_likes_recommend_nothing(client):
+    assert recommend(client, {"likes": []}).get_json() == {"recommendations": [], "unknown": []}
+    body = recommend(client, {"likes": ["x", "y", "x"]}).get_json()
+    assert body == {"recommendations": [], "unknown": ["x", "y"]}
+
+
+def test_recommendations_need_no_csrf_token(app, client, demo_model):
+    # CSRF protection is on for this app (the admin forms rely on it) ...
+    assert app.config.get("WTF_CSRF_ENABLED", True) and "csrf" in app.extensions
+    # ... and a plain POST without a token is still answered.
+    response = client.post(
+        "/api/recommendations",
+        data=json.dumps({"likes": demo_model.mids[:1]}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        "null",
+        '"likes"',
+        "{}",
+        '{"likes": "abc"}',
+        '{"likes": [1, 2]}',
+        '{"likes": [["abc"]]}',
+        '{"likes": ["abc"], "k": 0}',
+        '{"likes": ["abc"], "k": 101}',
+        '{"likes": ["abc"], "k": 2.5}',
+        '{"likes": ["abc"], "k": "10"}',
+        '{"likes": ["abc"], "k": true}',
+        '{"likes": ["abc"], "k": null}',
+    ],
+)
+def test_bad_recommendation_bodies_are_a_400_json(client, body):
+    response = client.post(
+        "/api/recommendations", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.is_json and response.get_json()["error"]
+
+
+def test_at_most_500_likes(client, demo_model):
+    likes = [f"m{i}" for i in range(500)]
+    assert recommend(client, {"likes": likes}).status_code == 200
+    response = recommend(client, {"likes": [*likes, demo_model.mids[0]]})
+    assert response.status_code == 400
+    assert "501" in response.get_json()["error"]
+
+
+def test_k_bounds_of_recommendations(client, demo_model):
+    liked = demo_model.mids[:2]
+    assert len(recommend(client, {"likes": liked, "k": 1}).get_json()["recommendations"]) == 1
+    assert len(recommend(client, {"likes": liked, "k": 100}).get_json()["recommendations"]) == 100
+
+
+def test_a_huge_recommendations_body_is_refused(client):
+    response = recommend(client, {"likes": ["x" * 70_000]})
+    assert response.status_code == 413 and response.is_json

@@ -117,6 +117,8 @@ def test_skip_bad_rows_reports_and_goes_on(tmp_path, small_demo):
         ["fit", "x.psv", "--out", "m.npz", "--alpha", "-1"],
         ["fit", "x.psv", "--out", "m.npz", "--engine", "spark"],
         ["prepare", "x.psv", "--min-user-likes", "abc"],
+        ["foldin-eval", "x.psv", "--few", "0"],
+        ["foldin-eval", "x.psv", "--fraction", "2"],
         ["nonsense"],
     ],
 )
@@ -131,3 +133,19 @@ def test_missing_file_and_too_strict_thresholds(tmp_path, small_demo):
     assert result.returncode == 2 and "nope.psv: cannot read" in result.stderr
     result = run("prepare", small_demo, "--min-user-likes", 10000)
     assert result.returncode == 2 and "no likes left after thresholding" in result.stderr
+
+
+def test_foldin_eval_prints_four_rows(small_demo):
+    result = run("foldin-eval", small_demo, "--factors", 8, "--iterations", 4, "--few", 2)
+    assert result.returncode == 0, result.stderr
+    assert "8 factors, regularization 0.1, alpha 50, 4 iterations" in result.stdout
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in result.stdout.splitlines()
+        if line.startswith("|")
+    ]
+    assert rows[0] == ["users", "p@5 test", "/ trained", "/ popularity"]
+    assert [r[0] for r in rows[1:]] == ["trained", "folded in", "folded in, 2 likes", "popularity"]
+    assert rows[1][2] == "1.00x" and rows[4][3] == "1.00x"
+    patk = [float(r[1]) for r in rows[1:]]
+    assert all(0 < p <= 1 for p in patk)

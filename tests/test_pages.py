@@ -176,3 +176,37 @@ def test_a_nameless_model_is_called_untitled_in_its_alt_text(make_app, tmp_path)
     for mid in ("aaa111", "bbb222"):
         html = client.get(f"/models/{mid}").get_data(as_text=True)
         assert 'alt="Untitled"' in html and 'alt="Cube"' in html and 'alt=""' not in html
+
+
+def test_every_card_and_the_model_page_have_a_named_heart(client, demo_model):
+    html = client.get("/").get_data(as_text=True)
+    hearts = re.findall(r'<button type="button" class="heart"[^>]*>', html)
+    assert len(hearts) == PAGE_SIZE
+    assert all('aria-pressed="false"' in h and " hidden" in h for h in hearts)
+    assert re.search(
+        r'data-heart="[0-9a-f]+" data-name="[^"]+" aria-pressed="false" '
+        r'aria-label="Like [^"]+"',
+        hearts[0],
+    )
+    page = client.get(f"/models/{demo_model.mids[0]}").get_data(as_text=True)
+    assert f'class="heart button" data-heart="{demo_model.mids[0]}"' in page
+
+
+def test_for_you_page_is_the_shell_its_script_fills(client):
+    html = client.get("/for-you").get_data(as_text=True)
+    assert "<h1>For you</h1>" in html
+    assert 'data-api-url="/api/recommendations"' in html
+    assert 'data-model-url="/models/MID"' in html and 'data-thumbnail-url="/thumbnails/MID"' in html
+    assert "<noscript>" in html and "needs JavaScript" in html
+    assert 'href="/random"' in html
+    assert '<script src="/static/hearts.js" defer>' in html
+    assert '<script src="/static/for_you.js" defer>' in html
+    assert '<a href="/for-you">For you<span data-heart-count></span></a>' in html
+
+
+@pytest.mark.parametrize("url", ["/", "/for-you", "/random", "/search?q=a"])
+def test_pages_have_no_inline_script_style_or_handlers(client, url):
+    """A Content-Security-Policy without 'unsafe-inline' must not break anything."""
+    html = client.get(url).get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert not re.search(r"\sstyle=|\son[a-z]+=", html)

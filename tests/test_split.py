@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from training.errors import BadInput
-from training.split import split_likes
+from training.split import sample_likes, split_likes
 
 
 def random_likes(seed=0, users=300, models=80):
@@ -65,3 +65,14 @@ def test_each_like_of_a_user_is_equally_likely_to_move():
     for seed in range(400):
         moved += split_likes(likes, 5, 1.0, seed).test.toarray()[0]
     assert np.all(np.abs(moved / 400 - 0.5) < 0.1), moved / 400
+
+
+def test_sample_likes_keeps_count_of_each_row_and_their_values():
+    likes = sp.csr_matrix(np.array([[1, 2, 3, 4, 5], [0, 0, 7, 0, 0], [0, 0, 0, 0, 0]]))
+    drawn = sample_likes(likes, 3, seed=1)
+    assert drawn.shape == likes.shape
+    assert np.diff(drawn.indptr).tolist() == [3, 1, 0]
+    assert all(likes[r, c] == v for r, c, v in zip(*sp.find(drawn), strict=True))
+    assert (sample_likes(likes, 3, seed=1) != drawn).nnz == 0
+    seen = {tuple(sample_likes(likes, 3, seed=s)[0].indices) for s in range(30)}
+    assert len(seen) > 3  # different seeds draw different likes

@@ -11,7 +11,7 @@ import time
 
 from tqdm import tqdm
 
-from . import artifact, demo, fetch, search, svg_plot, wrmf
+from . import artifact, demo, fetch, fold_in_evaluation, search, svg_plot, wrmf
 from .arg_types import comma_list, epoch_range, fraction, non_negative_float, positive_int
 from .atomic import write_text
 from .errors import BadInput
@@ -54,6 +54,7 @@ def build_parser():
         _fit_parser,
         _search_parser,
         _plot_parser,
+        _foldin_eval_parser,
     ):
         register(sub)
     return parser
@@ -124,6 +125,13 @@ def _fit_parser(sub):
     p = sub.add_parser("fit", help="fit WRMF on all likes and write the model artifact")
     likes_arguments(p)
     p.add_argument("--out", required=True, metavar="MODEL.npz")
+    fit_arguments(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_run_fit)
+
+
+def fit_arguments(p):
+    """``--from-search`` or the WRMF parameters one by one (read by :func:`fit_settings`)."""
     p.add_argument(
         "--from-search",
         metavar="RESULTS.json",
@@ -143,8 +151,6 @@ def _fit_parser(sub):
     p.add_argument(
         "--iterations", type=positive_int, default=None, help=f"default {DEFAULT_ITERATIONS}"
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(run=_run_fit)
 
 
 def fit_settings(args):
@@ -205,7 +211,7 @@ def _run_fit(args):
 def _search_parser(sub):
     p = sub.add_parser("search", help="grid search with learning curves; writes RESULTS.json")
     likes_arguments(p)
-    grid, split = search.Grid(), search.SplitSettings()
+    grid = search.Grid()
     p.add_argument("--out", required=True, metavar="RESULTS.json")
     p.add_argument("--factors", type=comma_list(positive_int), default=grid.factors)
     p.add_argument(
@@ -218,6 +224,14 @@ def _search_parser(sub):
         default=search.REFERENCE_EPOCHS,
         help="start:stop:step as Python's range (default 2:40:2)",
     )
+    split_arguments(p)
+    p.add_argument("--resume", action="store_true", help="skip configurations already in --out")
+    p.set_defaults(run=_run_search)
+
+
+def split_arguments(p):
+    """The reference post's split and p@k's k (read by :func:`split_settings`)."""
+    split = search.SplitSettings()
     p.add_argument("--k", type=positive_int, default=split.k, help="p@k's k")
     p.add_argument(
         "--split-count",
@@ -229,8 +243,11 @@ def _search_parser(sub):
         "--fraction", type=fraction, default=split.fraction, help="share of all users tested"
     )
     p.add_argument("--seed", type=int, default=split.seed)
-    p.add_argument("--resume", action="store_true", help="skip configurations already in --out")
-    p.set_defaults(run=_run_search)
+
+
+def split_settings(args):
+    """:class:`training.search.SplitSettings` of :func:`split_arguments`."""
+    return search.SplitSettings(args.k, args.split_count, args.fraction, args.seed)
 
 
 def _run_search(args):
@@ -241,7 +258,7 @@ def _run_search(args):
         args.out,
         grid=search.Grid(args.factors, args.regularization, args.alpha),
         epochs=args.epochs,
-        settings=search.SplitSettings(args.k, args.split_count, args.fraction, args.seed),
+        settings=split_settings(args),
         resume=args.resume,
         progress=sys.stderr.isatty(),
     )
@@ -259,3 +276,31 @@ def _run_plot(args):
     results = read_results(args.results)
     write_text(args.out, svg_plot.curves_svg(results) + "\n")
     print(f"Wrote {args.out}")
+
+
+def _foldin_eval_parser(sub):
+    p = sub.add_parser(
+        "foldin-eval",
+        help="test p@k of users folded in without retraining, against trained users and popularity",
+    )
+    likes_arguments(p)
+    fit_arguments(p)
+    split_arguments(p)
+    p.add_argument(
+        "--few", type=positive_int, default=3, help="also fold in from only this many likes"
+    )
+    p.set_defaults(run=_run_foldin_eval)
+
+
+def _run_foldin_eval(args):
+    params, iterations, _ = fit_settings(args)
+    prepared = load_prepared(args)
+    print(
+        f"{params.factors} factors, regularization {params.regularization:g}, "
+        f"alpha {params.alpha:g}, {iterations} iterations"
+    )
+    report = fold_in_evaluation.evaluate_fold_in(
+        prepared.likes, params, iterations, split_settings(args), args.few
+    )
+    for line in report.lines():
+        print(line)

@@ -53,6 +53,17 @@ def split_likes(likes, split_count=5, fraction=0.2, seed=0):
     return split
 
 
+def sample_likes(likes, count, seed=0):
+    """``count`` random likes of every row of a users x models CSR (all of a row with fewer).
+
+    Returns a CSR of the same shape holding the drawn entries with their values.
+    """
+    likes = sp.csr_matrix(likes)
+    rng = np.random.default_rng(seed)
+    rows = np.arange(likes.shape[0], dtype=np.int64)
+    return _subset(likes, _draw_likes(likes.indptr, rows, count, rng))
+
+
 def _draw_likes(indptr, users, count, rng):
     """Boolean mask over the stored likes: ``count`` random likes of each of ``users``.
 

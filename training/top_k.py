@@ -80,3 +80,13 @@ def _largest(values, k):
         top[:, j] = values.argmax(axis=1)
         values[rows, top[:, j]] = -np.inf
     return top
+
+
+def ranked_top_k(scores, k):
+    """The ``k`` largest of one row of ``scores`` (float [columns]), best first: int64 [k].
+
+    Equal scores are ordered by column, so the answer does not depend on
+    :func:`top_k`'s internal order. ``0 < k`` and at least ``k`` scores above ``-inf``.
+    """
+    top = top_k(scores[None, :], k)[0]
+    return top[np.lexsort((top, -scores[top]))].astype(np.int64)

@@ -1,4 +1,4 @@
-"""HTML pages: the gallery, a model and its neighbours, the random explorer, search."""
+"""HTML pages: the gallery, a model and its neighbours, the random explorer, search, for you."""
 
 import math
 import random
@@ -37,6 +37,13 @@ def explore():
     catalog = current_catalog()
     response = render_model(catalog, random.randrange(len(catalog)), explorer=True)
     return response, {"Cache-Control": "no-store"}
+
+
+@bp.get("/for-you")
+def for_you():
+    """Recommendations for the models hearted in this browser, fetched by static/for_you.js."""
+    current_catalog()  # 503 without a model, like every other page
+    return render_template("for_you.html")
 
 
 @bp.get("/search")

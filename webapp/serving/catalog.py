@@ -5,6 +5,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from training import fold_in
+from training.metrics import item_gram
+
 from .neighbours import co_likes, normalise, similar_rows
 
 
@@ -12,13 +15,16 @@ from .neighbours import co_likes, normalise, similar_rows
 class Catalog:
     """One loaded artifact, read-only once built (shared by request threads).
 
-    ``unit`` float32 [models, factors] (L2-normalised item vectors), ``mids``
+    ``unit`` float32 [models, factors] (L2-normalised item vectors),
+    ``item_factors`` float32 [models, factors] (the raw ones, for fold-in), ``mids``
     and ``names`` lists [models], ``likes`` int64 [models], ``likes_by_model``
     the model-major CSR [models, users], ``meta`` the artifact's dict and
-    ``sha256`` the hex digest of the artifact file.
+    ``sha256`` the hex digest of the artifact file. ``gram`` float64
+    [factors, factors] is ``Y^T Y`` of ``item_factors``, computed once at load.
     """
 
     unit: np.ndarray
+    item_factors: np.ndarray
     mids: list
     names: list
     likes: np.ndarray
@@ -28,18 +34,21 @@ class Catalog:
     row_of: dict = field(init=False, repr=False)
     popular: np.ndarray = field(init=False, repr=False)
     folded_names: list = field(init=False, repr=False)
+    gram: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
         self.row_of = {mid: row for row, mid in enumerate(self.mids)}
         # Most liked first; the stable sort keeps file order among equals.
         self.popular = np.argsort(-self.likes, kind="stable")
         self.folded_names = [name.casefold() for name in self.names]
+        self.gram = item_gram(self.item_factors)
 
     @classmethod
     def from_artifact(cls, model, sha256):
         """Build from a :class:`training.artifact.Model` and its file's sha256."""
         return cls(
             unit=normalise(model.item_factors),
+            item_factors=np.asarray(model.item_factors, dtype=np.float32),
             mids=model.mids.tolist(),
             names=model.names.tolist(),
             likes=model.like_counts.astype(np.int64),
@@ -76,3 +85,20 @@ class Catalog:
         """Rows whose name contains ``text`` (case-insensitive), most liked first."""
         needle = text.casefold()
         return [row for row in self.popular.tolist() if needle in self.folded_names[row]]
+
+    def recommend(self, rows, k):
+        """Up to ``k`` models for a visitor who liked ``rows`` (distinct), best first.
+
+        Cards with ``score`` (predicted preference) and ``because`` (the mid of
+        the liked model that contributes most); see :mod:`training.fold_in`.
+        """
+        params = self.meta["params"]
+        found = fold_in.recommend(
+            self.item_factors, self.gram, rows, k, params["regularization"], params["alpha"]
+        )
+        return [
+            {**self.card(r), "score": round(float(s), 6), "because": self.mids[b]}
+            for r, s, b in zip(
+                found.rows.tolist(), found.scores, found.because.tolist(), strict=True
+            )
+        ]

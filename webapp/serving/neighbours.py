@@ -7,7 +7,7 @@ O(models x factors) time and O(models) memory, never an all-pairs matrix.
 
 import numpy as np
 
-from training.top_k import top_k
+from training.top_k import ranked_top_k
 
 
 def normalise(vectors):
@@ -33,9 +33,8 @@ def similar_rows(unit, row, k):
     k = min(k, len(scores) - 1)
     if k <= 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-    top = top_k(scores[None, :], k)[0]
-    top = top[np.lexsort((top, -scores[top]))]
-    return top.astype(np.int64), scores[top]
+    top = ranked_top_k(scores, k)
+    return top, scores[top]
 
 
 def co_likes(likes, row, rows):
