@@ -5,9 +5,9 @@ import scipy.sparse as sp
 
 from training.fold_in_evaluation import _without_rows, evaluate_fold_in
 from training.likes import read_likes
+from training.params import Params
 from training.prepare import prepare
 from training.search import SplitSettings
-from training.wrmf import Params
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ class FoldInReport:
 def evaluate_fold_in(likes, params, iterations, settings, few=3):
     """The :class:`FoldInReport` of a users x models likes CSR.
 
-    ``params`` :class:`training.wrmf.Params`, ``iterations`` ALS sweeps,
+    ``params`` :class:`training.params.Params`, ``iterations`` ALS sweeps,
     ``settings`` :class:`training.search.SplitSettings` (its ``seed`` also
     seeds the fits and the draw of ``few`` likes). Two fits of the given size.
     """
