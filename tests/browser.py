@@ -46,3 +46,10 @@ def shot(page, name):
     """Save a full-page screenshot as ``test-artifacts/<name>.png``."""
     os.makedirs(ARTIFACTS, exist_ok=True)
     page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"), full_page=True)
+
+
+def scroll_images_into_view(page):
+    """Scroll each (lazy) image into view so that it loads, then back to the top."""
+    for image in page.locator("img").all():
+        image.scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, 0)")

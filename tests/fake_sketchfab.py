@@ -14,12 +14,14 @@ after ``latency`` seconds (0 by default; 0.2 plays a healthy far-away API):
 - ``redirect``: 302 to a URL of this API that would answer ``ok``;
 - ``crlf``: 200 whose image URLs carry ``\\r\\nSet-Cookie: ...``;
 - ``nested``: 200 with JSON nested 100,000 lists deep;
-- ``bad-json``: 200 with a body that is not JSON.
+- ``bad-json``: 200 with a body that is not JSON;
+- ``gzip``: 200 ``ok`` compressed with gzip although the client asked for identity.
 
 ``GET /images/<mid>/<width>.png`` is a real PNG of that width (16:9), so a
 browser can show it. ``hits`` lists the mids of every API request, in order.
 """
 
+import gzip
 import json
 import re
 import struct
@@ -159,6 +161,9 @@ def _handler(fake):
                 self._send(200, json.dumps(body).encode())
             elif mode == "nested":
                 self._send(200, b"[" * NESTED_DEPTH + b"]" * NESTED_DEPTH)
+            elif mode == "gzip":
+                body = gzip.compress(json.dumps(fake.model_json(mid)).encode())
+                self._send(200, body, headers={"Content-Encoding": "gzip"})
             elif mode == "bad-json":
                 self._send(200, b"<html>not json")
             elif mode == "429":

@@ -10,7 +10,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from browser import shot
+from browser import scroll_images_into_view, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,10 +32,8 @@ def live_url(make_app, demo_model, sketchfab):
 
 def all_images_load(page):
     """Scroll each (lazy) image into view, then wait until every one has a natural size."""
-    for image in page.locator("img").all():
-        image.scroll_into_view_if_needed()
+    scroll_images_into_view(page)
     page.wait_for_function(ALL_IMAGES_LOADED, timeout=10_000)
-    page.evaluate("window.scrollTo(0, 0)")
 
 
 def test_a_visit_from_the_gallery_to_the_explorer(browser, live_url):

@@ -12,8 +12,6 @@ import time
 
 import pytest
 
-from webapp.thumbnails.thumbnail_cache import ThumbnailCache
-
 GARBAGE = b"this is not sqlite\n" * 500
 
 
@@ -97,11 +95,12 @@ def test_garbage_while_running_is_moved_aside_and_rebuilt(
 
 
 def test_an_unwritable_file_at_start_up_falls_back_to_memory(
-    make_app, demo_model, sketchfab, tmp_path, caplog
+    make_app, demo_model, sketchfab, caplog
 ):
-    path = tmp_path / "cache" / "sketchfab.sqlite"
-    ThumbnailCache(str(path))  # a good, empty cache file
-    with unwritable(str(path)), caplog.at_level(logging.INFO, logger="webapp"):
+    earlier = make_app(demo_model.path)  # the cache file of an earlier run, tables and all
+    assert resolves(earlier.test_client(), demo_model.mids[2])
+    sketchfab.hits.clear()
+    with unwritable(cache_path(earlier)), caplog.at_level(logging.INFO, logger="webapp"):
         client = make_app(demo_model.path).test_client()
         first, second = demo_model.mids[:2]
         assert resolves(client, first)

@@ -62,3 +62,9 @@ def test_a_body_that_is_not_json_is_unanswered(session, sketchfab, mode):
 def test_an_unreachable_api_is_unanswered(session):
     failure, _ = timed_get(session, "http://127.0.0.1:9/v3/models/abc")
     assert str(failure) == "unreachable (ConnectionError)"
+
+
+def test_a_compressed_body_is_refused(session, sketchfab):
+    sketchfab.default = "gzip"  # a small gzip can expand past any cap
+    failure, _ = timed_get(session, f"{sketchfab.url}/models/abc")
+    assert str(failure) == "a compressed body although identity was asked for"
