@@ -124,19 +124,22 @@ def _handler(fake):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out as separate writes
 
+        def handle(self):
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a deadline, a size cap, a server stopped)
+
         def do_GET(self):
             model = re.fullmatch(r"/v3/models/([^/?]+)(\?redirected)?", self.path)
             image = re.fullmatch(r"/images/[^/]+/(\d+)\.png", self.path)
-            try:
-                if model:
-                    self._model(model.group(1), redirected=bool(model.group(2)))
-                elif image:
-                    width = int(image.group(1))
-                    self._send(200, png(width, width * 9 // 16), "image/png")
-                else:
-                    self._send(404, b'{"detail": "Not found"}')
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a deadline or a size cap): nothing to do
+            if model:
+                self._model(model.group(1), redirected=bool(model.group(2)))
+            elif image:
+                width = int(image.group(1))
+                self._send(200, png(width, width * 9 // 16), "image/png")
+            else:
+                self._send(404, b'{"detail": "Not found"}')
 
         def _model(self, mid, redirected):
             if redirected:  # only a client that follows redirects gets here
