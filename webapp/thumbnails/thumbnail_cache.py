@@ -121,6 +121,8 @@ class ThumbnailCache:
         try:
             return self._connect(self.path)
         except sqlite3.DatabaseError as e:
+            if getattr(e, "sqlite_errorname", "") == "SQLITE_BUSY":
+                raise  # another worker is writing: not a reason to give up the file
             if getattr(e, "sqlite_errorname", "") not in DAMAGED:
                 return self._fall_back(e)
             aside = move_aside(self.path)
