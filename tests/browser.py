@@ -108,3 +108,10 @@ def serve(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+
+
+def scroll_images_into_view(page):
+    """Scroll each (lazy) image into view so that it loads, then back to the top."""
+    for image in page.locator("img").all():
+        image.scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, 0)")

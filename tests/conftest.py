@@ -4,6 +4,7 @@ headless Chromium."""
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from training.params import Params
 from training.prepare import dataset_summary, prepare
 from training.search import SplitSettings, grid_search
 from webapp import create_app
+from webapp.thumbnails import sketchfab as sketchfab_client
 
 from admin_server import AdminServer
 from browser import launch_chromium
@@ -101,20 +103,41 @@ def sketchfab(sketchfab_server):
 def make_app(tmp_path, sketchfab):
     """Build an app on ``model_path`` with a fresh thumbnail cache; extra config as keywords."""
 
+    built = []
+
     def build(model_path, **config):
-        return create_app(
+        app = create_app(
             {
                 "TESTING": True,
                 "MODEL_PATH": model_path,
                 "THUMBNAIL_CACHE": str(tmp_path / "cache" / "sketchfab.sqlite"),
                 "SKETCHFAB_API_URL": sketchfab.url,
+                "SKETCHFAB_IMAGE_ORIGINS": sketchfab.origin,
                 "SKETCHFAB_TIMEOUT": 0.5,
                 "OFFLINE": False,
                 **config,
             }
         )
+        built.append(app)
+        return app
 
-    return build
+    yield build
+    for app in built:  # look-ups still running would reach the fake API during the next test
+        wait_for_lookups(app)
+
+
+@pytest.fixture
+def settle():
+    """``settle(app)`` waits until the app's thumbnail look-ups have ended."""
+    return wait_for_lookups
+
+
+def wait_for_lookups(app, seconds=5.0):
+    """Wait until ``app``'s thumbnail look-ups in this process have ended."""
+    deadline = time.monotonic() + seconds
+    client = app.extensions[sketchfab_client.EXTENSION]
+    while client.lookups_queued() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @pytest.fixture

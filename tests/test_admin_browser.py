@@ -37,7 +37,7 @@ def test_operator_retrains_from_the_browser(browser, server):
     page.wait_for_url("**/admin/jobs/*")
     # The page polls while the job runs, then reloads itself once into its final state.
     page.wait_for_function(
-        "document.querySelector('[data-running=false]')"
+        "() => document.querySelector('[data-running=false]')"
         " && document.getElementById('job-status').textContent === 'succeeded'",
         timeout=90_000,
     )

@@ -7,7 +7,7 @@ Playwright cannot download its own browser here, so it launches
 
 import pytest
 
-from browser import shot
+from browser import scroll_images_into_view, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -16,10 +16,8 @@ ALL_IMAGES_LOADED = "() => [...document.images].every(i => i.complete && i.natur
 
 def all_images_load(page):
     """Scroll each (lazy) image into view, then wait until every one has a natural size."""
-    for image in page.locator("img").all():
-        image.scroll_into_view_if_needed()
+    scroll_images_into_view(page)
     page.wait_for_function(ALL_IMAGES_LOADED, timeout=10_000)
-    page.evaluate("window.scrollTo(0, 0)")
 
 
 def test_a_visit_from_the_gallery_to_the_explorer(browser, live_url):

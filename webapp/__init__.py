@@ -4,14 +4,25 @@
 ``gunicorn 'webapp:create_app()'``). Its parts, each a sub-package with an
 ``init_app``: ``serving`` (the active model), ``pages`` (the gallery's HTML),
 ``api`` (JSON), ``thumbnails`` (Sketchfab images or placeholders) and
-``admin`` (retraining, only with a password hash).
+``admin`` (retraining, only with a password hash); ``security_headers`` adds
+the Content-Security-Policy and friends to every response.
 """
 
 import os
 
 from flask import Flask
 
-from . import admin, api, config, errors, pages, secret_key, serving, thumbnails
+from . import (
+    admin,
+    api,
+    config,
+    errors,
+    pages,
+    secret_key,
+    security_headers,
+    serving,
+    thumbnails,
+)
 
 # templates/ and static/ sit beside the packages (the design card's layout).
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,6 +40,7 @@ def create_app(test_config=None):
     config.configure(app, test_config)
     errors.init_app(app)
     secret_key.init_app(app)
+    security_headers.init_app(app)
 
     serving.init_app(app)
     pages.init_app(app)

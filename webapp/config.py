@@ -11,9 +11,11 @@ def defaults(instance_path):
     return {
         "MODEL_PATH": os.path.join(instance_path, "models", "active.npz"),
         "SKETCHFAB_API_URL": "https://api.sketchfab.com/v3",
-        "SKETCHFAB_TIMEOUT": 3.0,
+        "SKETCHFAB_TIMEOUT": 3.0,  # seconds: the overall deadline of one API answer
+        "SKETCHFAB_IMAGE_ORIGINS": "https://media.sketchfab.com",  # where thumbnails may be
         "THUMBNAIL_CACHE": os.path.join(instance_path, "sketchfab_cache.sqlite"),
         "OFFLINE": False,
+        "SECURE_COOKIES": False,  # true behind HTTPS: cookies get the Secure flag
         "DATA_DIR": os.path.join(instance_path, "data"),
         "JOBS_DIR": os.path.join(instance_path, "jobs"),
         "ADMIN_PASSWORD_HASH": None,
@@ -32,10 +34,18 @@ def configure(app, test_config=None):
         app.config.from_prefixed_env("SKETCHREC")
     else:
         app.config.from_mapping(test_config)
-    for key in ("MODEL_PATH", "SKETCHFAB_API_URL", "THUMBNAIL_CACHE", "DATA_DIR", "JOBS_DIR"):
+    for key in (
+        "MODEL_PATH",
+        "SKETCHFAB_API_URL",
+        "SKETCHFAB_IMAGE_ORIGINS",
+        "THUMBNAIL_CACHE",
+        "DATA_DIR",
+        "JOBS_DIR",
+    ):
         app.config[key] = str(app.config[key])
     app.config["SKETCHFAB_TIMEOUT"] = float(app.config["SKETCHFAB_TIMEOUT"])
     app.config["OFFLINE"] = as_bool(app.config["OFFLINE"], "SKETCHREC_OFFLINE")
+    app.config["SECURE_COOKIES"] = as_bool(app.config["SECURE_COOKIES"], "SKETCHREC_SECURE_COOKIES")
 
 
 def as_bool(value, name):

@@ -1,8 +1,11 @@
 """Thumbnails: ``/thumbnails/<mid>`` redirects to the Sketchfab image, else a placeholder.
 
-- ``routes``: the route; never a 5xx.
-- ``sketchfab``: the Sketchfab Data API client with its cache.
-- ``lookup_holds``: pauses of API calls shared by all worker processes.
+- ``routes``: the route; never waits on the API, never a 5xx.
+- ``sketchfab``: the Sketchfab Data API client: cache first, look-ups in the background.
+- ``resolver``: the few background threads that run look-ups.
+- ``upstream``: one bounded GET (overall deadline, size cap, no redirects).
+- ``image_urls``: which image URL of a model JSON may become a redirect.
+- ``thumbnail_cache``: image URLs and API holds in SQLite, shared by all workers, self-healing.
 - ``placeholder``: generated SVG placeholders.
 """
 

@@ -1,12 +1,20 @@
 """The Sketchfab Data API client: which image is a model's thumbnail.
 
-One ``GET {API}/models/{mid}`` per model through a requests-cache
-``CachedSession`` (SQLite with WAL): 200s with a usable thumbnail are kept
-2 days and served stale for 14 days while the API fails. A 404 is remembered
-for a day in :class:`LookupHolds`; a 429 or 503 stops all calls until its
-Retry-After; an unreachable or timed-out API stops them for a short while, so
-one dead API costs one timeout rather than one per thumbnail. While calls are
-held, cached answers are still used. A look-up never retries.
+Request threads only read the :class:`ThumbnailCache` and, for a model not yet
+known, queue a look-up on the process's :class:`Resolver` and answer "pending"
+at once. A look-up is one ``GET {API}/models/{mid}``, bounded by an overall
+deadline and a 1 MB body cap, never following a redirect. Its outcome:
+
+- a usable image: kept (fresh for 2 days, then served while a refresh runs, up
+  to 14 days);
+- a 404, or a model JSON without a usable image: the mid is held for a day, or
+  an hour;
+- a 429 or 503: the whole API is held until its Retry-After;
+- anything else (unreachable, too slow, too large, a 5xx, a redirect, a body
+  that is not JSON): the whole API is held with exponential back-off, 10 s
+  doubling up to 15 min, reset by the next success.
+
+A hold is logged once when it starts, without a traceback.
 """
 
 import email.utils
@@ -16,144 +24,147 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import quote
 
 import requests
 from flask import current_app
-from requests_cache import CachedSession
+from requests.adapters import HTTPAdapter
 
-from .lookup_holds import LookupHolds
+from . import upstream
+from .image_urls import parse_origins, usable_image
+from .resolver import Resolver
+from .thumbnail_cache import ThumbnailCache
 
 log = logging.getLogger(__name__)
 EXTENSION = "sketchrec.sketchfab"
 
-CACHE_FOR = timedelta(days=2)
-STALE_FOR = timedelta(days=14)
-MISSING_FOR = 24 * 3600.0  # seconds a 404 is believed (shorter than a cached 200)
-UNREACHABLE_FOR = 30.0  # seconds without calls after a timeout or connection error
+FRESH_FOR = 2 * 24 * 3600.0  # seconds an image URL is used without asking again
+STALE_FOR = 14 * 24 * 3600.0  # seconds it is still shown while the API cannot answer
+MISSING_FOR = 24 * 3600.0  # seconds a 404 is believed
+NO_IMAGE_FOR = 3600.0  # seconds a model JSON without a usable image is believed
+BACK_OFF_FIRST = 10.0  # seconds without calls after the first failure in a row
+BACK_OFF_MAX = 15 * 60.0
 RETRY_AFTER_DEFAULT = 60.0  # a 429/503 without a usable Retry-After
 RETRY_AFTER_MAX = 3600.0
-MIN_WIDTH = 200
+MAX_BODY = 1024 * 1024  # bytes: a model JSON is a few KB
+LOOKUP_THREADS = 4  # per process
+BACKLOG = 256  # look-ups waiting per process
 
 
 @dataclass(frozen=True)
 class Lookup:
-    """A look-up's outcome: ``url`` of the image, or None with ``lasting`` True
-    when the answer will not change soon (offline, or no such model)."""
+    """A look-up's outcome: the image ``url``, or None and why (``state``).
+
+    ``state`` is ``found``, ``pending`` (asked in the background; ask again in
+    a moment), ``failed`` (the API is held or failing) or ``lasting`` (no image
+    soon: offline, or no such model on Sketchfab).
+    """
 
     url: str | None
-    lasting: bool = False
+    state: str
 
 
-OFFLINE = Lookup(None, lasting=True)
-MISSING = Lookup(None, lasting=True)
-FAILED = Lookup(None)
+OFFLINE = MISSING = Lookup(None, "lasting")
+FAILED = Lookup(None, "failed")
+PENDING = Lookup(None, "pending")
+
+
+def back_off_seconds(streak):
+    """Seconds of the ``streak``-th API failure in a row: 10 s doubling, at most 15 min."""
+    return min(BACK_OFF_FIRST * 2 ** min(streak - 1, 32), BACK_OFF_MAX)
 
 
 class SketchfabClient:
     """Thumbnail look-ups against ``api_url`` with a cache file at ``cache_path``.
 
-    The session and the SQLite connections are made on first use in each
-    process, so a client created before gunicorn forks is never shared.
+    ``timeout`` is the overall deadline of one API answer, in seconds;
+    ``image_origins`` the ``scheme://host[:port]`` an image URL may have. The
+    cache, the HTTP session and the resolver threads are made on first use in
+    each process, so a client created before gunicorn forks is never shared.
     """
 
-    def __init__(self, api_url, timeout, cache_path, offline=False):
+    def __init__(self, api_url, timeout, cache_path, image_origins, offline=False):
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.cache_path = cache_path
+        self.image_origins = frozenset(image_origins)
         self.offline = offline
         self._lock = threading.Lock()
         self._pid = None
-        self._session = None
-        self._holds = None
+        self._cache = self._session = self._resolver = None
 
     def thumbnail(self, mid):
-        """The :class:`Lookup` of ``mid``'s thumbnail.
-
-        At most one API call; never raises for HTTP faults.
-        """
+        """The :class:`Lookup` of ``mid``'s thumbnail, from the cache: never waits on the API."""
         if self.offline:
             return OFFLINE
-        session, holds = self._per_process()
-        if holds.held(f"missing:{mid}"):
+        cache, resolver = self._per_process()
+        known = cache.image(mid)
+        if known and known[1] < FRESH_FOR:
+            return Lookup(known[0], "found")
+        if cache.held(f"missing:{mid}"):
             return MISSING
-        url = f"{self.api_url}/models/{quote(mid, safe='')}"
+        queued = not cache.held("api") and resolver.submit(mid)
+        if known and known[1] < STALE_FOR:
+            return Lookup(known[0], "found")
+        return PENDING if queued else FAILED
+
+    def look_up(self, mid):
+        """Ask the API about ``mid`` and record the outcome (runs on a resolver thread)."""
+        cache, _ = self._per_process()
+        if cache.held("api"):
+            return  # a back-off began while this look-up waited in the queue
         try:
-            # While calls are held, only the cache may answer (a 504 when it cannot).
-            response = session.get(
-                url, timeout=self.timeout, only_if_cached=bool(holds.held("api"))
+            answer = upstream.get(
+                self._session,
+                f"{self.api_url}/models/{quote(mid, safe='')}",
+                self.timeout,
+                MAX_BODY,
             )
-        except requests.RequestException as e:
-            log.warning("Sketchfab unreachable (%s); no calls for %.0f s", e, UNREACHABLE_FOR)
-            holds.hold("api", UNREACHABLE_FOR)
-            return FAILED
-        if response.status_code == 404:
-            holds.hold(f"missing:{mid}", MISSING_FOR)
-            return MISSING
-        if response.status_code in (429, 503):
-            wait = retry_after(response.headers.get("Retry-After"))
-            log.warning("Sketchfab answered %d; no calls for %.0f s", response.status_code, wait)
-            holds.hold("api", wait)
-            return FAILED
-        image = usable_image(response)
-        return Lookup(image) if image else FAILED
+            if answer.status == 404:
+                cache.hold(f"missing:{mid}", MISSING_FOR)
+                return
+            if answer.status in (429, 503):
+                wait = retry_after(answer.headers.get("Retry-After"))
+                self._back_off(cache, f"answered {answer.status}", lambda streak: wait)
+                return
+            if answer.status != 200:
+                raise upstream.Unanswered(f"answered {answer.status}")
+            image = usable_image(answer.json(), self.image_origins)
+        except upstream.Unanswered as e:
+            self._back_off(cache, str(e), back_off_seconds)
+            return
+        cache.end_streak("api")
+        if image:
+            cache.remember(mid, image)
+        else:
+            cache.hold(f"missing:{mid}", NO_IMAGE_FOR)
+
+    def lookups_queued(self):
+        """Look-ups waiting or running in this process (0 before the first)."""
+        with self._lock:
+            started = self._pid == os.getpid()
+        return self._resolver.queued() if started else 0
+
+    def _back_off(self, cache, reason, schedule):
+        started = cache.back_off("api", schedule)
+        if started:  # None: another look-up's failure already started this hold
+            seconds, streak = started
+            log.warning(
+                "Sketchfab API %s (failure %d in a row): no calls for %.0f s",
+                reason,
+                streak,
+                seconds,
+            )
 
     def _per_process(self):
         with self._lock:
             if self._pid != os.getpid():
-                self._connect()
-            return self._session, self._holds
-
-    def _connect(self):
-        os.makedirs(os.path.dirname(os.path.abspath(self.cache_path)), exist_ok=True)
-        self._session = CachedSession(
-            self.cache_path,
-            backend="sqlite",
-            wal=True,
-            expire_after=CACHE_FOR,
-            stale_if_error=STALE_FOR,
-            allowable_codes=(200,),
-            # A 200 without a usable image (bad JSON, no thumbnails) is not worth keeping.
-            filter_fn=lambda response: usable_image(response) is not None,
-        )
-        self._holds = LookupHolds(self.cache_path)
-        self._pid = os.getpid()
-
-
-def usable_image(response):
-    """The chosen image URL of a model JSON response, or None when there is none."""
-    if response.status_code != 200:
-        return None
-    try:
-        images = response.json()["thumbnails"]["images"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return choose_image(images)
-
-
-def choose_image(images):
-    """URL of the smallest image at least 200 px wide, else of the largest; None if none.
-
-    ``images`` is the API's ``thumbnails.images`` list of dicts with ``url``,
-    ``width`` and ``height`` (px); entries without an http(s) URL or a
-    positive integer width are ignored.
-    """
-    if not isinstance(images, list):
-        return None
-    sized = [
-        (image["width"], image["url"])
-        for image in images
-        if isinstance(image, dict)
-        and isinstance(image.get("width"), int)
-        and image["width"] > 0
-        and isinstance(image.get("url"), str)
-        and image["url"].startswith(("https://", "http://"))
-    ]
-    if not sized:
-        return None
-    wide = [entry for entry in sized if entry[0] >= MIN_WIDTH]
-    return (min(wide) if wide else max(sized))[1]
+                self._cache = ThumbnailCache(self.cache_path)
+                self._session = requests.Session()
+                self._session.mount("http", HTTPAdapter(pool_maxsize=LOOKUP_THREADS))
+                self._resolver = Resolver(self.look_up, LOOKUP_THREADS, BACKLOG)
+                self._pid = os.getpid()
+            return self._cache, self._resolver
 
 
 def retry_after(value):
@@ -178,6 +189,7 @@ def init_app(app):
         app.config["SKETCHFAB_API_URL"],
         app.config["SKETCHFAB_TIMEOUT"],
         app.config["THUMBNAIL_CACHE"],
+        parse_origins(app.config["SKETCHFAB_IMAGE_ORIGINS"]),
         offline=app.config["OFFLINE"],
     )
 
