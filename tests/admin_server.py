@@ -1,4 +1,4 @@
-"""A real Sketchrec server for the admin tests: gunicorn, 2 workers, on 127.0.0.1.
+"""A real Sketchrec server for the admin tests: gunicorn as `make serve` runs it, on 127.0.0.1.
 
 Configured only through ``SKETCHREC_*`` variables, as an operator would, with
 its model, data, jobs and secret key in a temporary folder.
@@ -17,6 +17,9 @@ import requests
 from werkzeug.security import generate_password_hash
 
 PASSWORD = "correct horse battery staple"
+GUNICORN_CONF = os.path.join(
+    os.path.dirname(os.path.dirname(__file__)), "webapp", "gunicorn_conf.py"
+)
 
 
 def free_port():
@@ -26,12 +29,13 @@ def free_port():
 
 
 class AdminServer:
-    """gunicorn serving ``webapp:create_app()``.
+    """gunicorn serving ``webapp:create_app()``: 2 workers x 4 threads, the production config.
 
-    ``url``, ``model_path``, ``data_dir``, ``session()``.
+    ``url``, ``model_path``, ``data_dir``, ``log_path`` (gunicorn's and the app's
+    log), ``session()``; ``env`` adds or replaces ``SKETCHREC_*`` variables.
     """
 
-    def __init__(self, folder, model, likes, max_upload=1_000_000):
+    def __init__(self, folder, model, likes, max_upload=1_000_000, env=None):
         self.folder = folder
         self.model_path = os.path.join(folder, "models", "active.npz")
         self.data_dir = os.path.join(folder, "data")
@@ -39,6 +43,9 @@ class AdminServer:
         os.makedirs(self.data_dir)
         shutil.copyfile(model, self.model_path)
         shutil.copyfile(likes, os.path.join(self.data_dir, "likes.psv"))
+        self.tmp_dir = os.path.join(folder, "tmp")  # the server's TMPDIR: spooled uploads land here
+        os.makedirs(self.tmp_dir)
+        self.log_path = os.path.join(folder, "server.log")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -51,26 +58,33 @@ class AdminServer:
             "SKETCHREC_SECRET_KEY": "test-secret-" + os.path.basename(folder),
             "SKETCHREC_ADMIN_PASSWORD_HASH": generate_password_hash(PASSWORD),
             "SKETCHREC_MAX_CONTENT_LENGTH": str(max_upload),
+            "TMPDIR": self.tmp_dir,
+            **(env or {}),
         }
         self.process = None
 
     def start(self):
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-                "webapp:create_app()",
-            ],
-            env=self.env,
-            start_new_session=True,
-        )
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--config",
+                    GUNICORN_CONF,
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--log-level",
+                    "warning",
+                    "--access-logfile",
+                    os.devnull,
+                    "webapp:create_app()",
+                ],
+                env={"WORKERS": "2", "THREADS": "4", **self.env},
+                start_new_session=True,
+                stdout=log,
+                stderr=log,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -79,7 +93,12 @@ class AdminServer:
             except requests.RequestException:  # not listening yet, or still booting
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("gunicorn did not come up")
+        raise RuntimeError(f"gunicorn did not come up; see {self.log_path}")
+
+    def log(self):
+        """What the server has logged so far."""
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
 
     def stop(self):
         if self.process and self.process.poll() is None:
