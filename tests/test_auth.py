@@ -62,7 +62,7 @@ def test_a_good_hash_needs_credentials(make_app, demo_model, tmp_path):
 def test_a_wrong_user_name_costs_the_same_password_check(
     make_app, demo_model, tmp_path, monkeypatch
 ):
-    """A wrong user name runs the real scrypt check too, so it answers as slowly as a wrong password."""
+    """A wrong user name runs the real scrypt check too: as slow as a wrong password."""
     app = make_app(demo_model.path, ADMIN_PASSWORD_HASH=GOOD_HASH, JOBS_DIR=str(tmp_path / "jobs"))
     checked = []
 
