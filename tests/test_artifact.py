@@ -4,12 +4,11 @@ import json
 
 import numpy as np
 import pytest
+from conftest import write_artifact
 
 from training.artifact import KEYS, load_model
 from training.errors import BadInput
 from webapp.admin import activation
-
-from conftest import write_artifact
 
 
 @pytest.fixture
