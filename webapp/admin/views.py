@@ -86,7 +86,7 @@ def upload():
 
 @bp.post("/jobs")
 def start_job():
-    """Queue a retrain from the form and start its process."""
+    """Queue a retrain from the form (behind at most ``MAX_QUEUED_JOBS``) and start its process."""
     form = _retrain_form(likes_files.list_files(current_app.config["DATA_DIR"]))
     if not form.validate():
         flash(f"Retrain not started: {form.first_error()}", "error")
@@ -94,16 +94,23 @@ def start_job():
     plan = _retrain_plan(form)
     folder, job_id = jobs_dir(), store.new_id()
     candidate = os.path.join(models_dir(), f"{job_id}.npz")
-    store.create(
-        folder,
-        job_id,
-        plan.steps(store.job_paths(folder, job_id).results, candidate),
-        candidate,
-        active=current_app.config["MODEL_PATH"],
-        activate_when_done=form.activate.data,
-        description=f"{plan.describe()} on {os.path.basename(plan.likes_path)}",
-        grid_size=plan.grid_size(),
-    )
+    active = current_app.config["MODEL_PATH"]
+    try:
+        with store.submission_lock(folder, current_app.config["MAX_QUEUED_JOBS"]):
+            store.create(
+                folder,
+                job_id,
+                plan.steps(store.job_paths(folder, job_id).results, candidate),
+                candidate,
+                active=active,
+                activate_when_done=form.activate.data,
+                description=f"{plan.describe()} on {os.path.basename(plan.likes_path)}",
+                grid_size=plan.grid_size(),
+                ticket=activation.take_ticket(active) if form.activate.data else None,
+            )
+    except store.QueueFull as e:
+        flash(f"Retrain not started: {e}.", "error")
+        return redirect(url_for(".index"), 303)
     launcher.start(folder, job_id)
     return redirect(url_for(".job_page", job_id=job_id), 303)
 
@@ -168,9 +175,11 @@ def activate(job_id):
 
 @bp.post("/jobs/<job_id>/cancel")
 def cancel(job_id):
-    """Stop a queued or running job."""
-    launcher.cancel(jobs_dir(), _job_or_404(job_id)["id"])
-    flash(f"Cancelled job {job_id}.", "ok")
+    """Stop a queued or running job and everything it started."""
+    if launcher.cancel(jobs_dir(), _job_or_404(job_id)["id"]):
+        flash(f"Cancelled job {job_id}.", "ok")
+    else:
+        flash(f"Job {job_id} was not running: nothing to cancel.", "error")
     return redirect(url_for(".job_page", job_id=job_id), 303)
 
 
