@@ -4,6 +4,7 @@ Configured only through ``SKETCHREC_*`` variables, as an operator would, with
 its model, data, jobs and secret key in a temporary folder.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -15,6 +16,8 @@ import time
 
 import requests
 from werkzeug.security import generate_password_hash
+
+from webapp.admin.jobs import store
 
 PASSWORD = "correct horse battery staple"
 GUNICORN_CONF = os.path.join(
@@ -101,9 +104,15 @@ class AdminServer:
             return f.read()
 
     def stop(self):
+        """Stop gunicorn, and any job a failed test left running (jobs have their own sessions)."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=20)
+        jobs_dir = self.env["SKETCHREC_JOBS_DIR"]
+        for job in store.all_jobs(jobs_dir) if os.path.isdir(jobs_dir) else []:
+            if job["status"] in store.ACTIVE and job["pid"]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(job["pid"], signal.SIGKILL)
 
     def session(self, password=PASSWORD):
         """A requests session logged in as admin (basic auth), keeping the session cookie."""
