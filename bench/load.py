@@ -1,6 +1,7 @@
 """Loopback load on the production server: 50 clients for 60 s, then again during a retrain.
 
-Usage: ``.venv/bin/python bench/load.py [--clients 50] [--seconds 60] [--think 0.5]``
+Usage: ``.venv/bin/python bench/load.py [--clients 50] [--seconds 60] [--think 0.5]
+[--no-thumbnails] [--out load.json]``
 
 The server is gunicorn with ``webapp/gunicorn_conf.py`` (what ``make serve``
 runs: 2 workers x 4 threads), the demo model (3,000 users x 2,000 models,
@@ -15,7 +16,8 @@ list from the API, the thumbnails of the model and of its neighbours, and
    list returned is compared with the lists of the old and the new model
    computed offline: each must be wholly one or the other.
 3. ``login flood``: 200 wrong admin passwords at concurrency 8 while one
-   client times ``/healthz``, against ``/healthz`` alone just before.
+   client times ``/healthz``, against 200 anonymous requests to ``/admin``
+   (401 without a password check) just before: the reference.
 
 Bounded in clients and time, loopback only. Prints a Markdown table and writes
 bench/out/load.json. Timings are never asserted.
@@ -135,7 +137,7 @@ class Recorder:
         }
 
 
-def browse(base, mids, deadline, think, recorder, rng):
+def browse(base, mids, deadline, think, recorder, rng, thumbnails=True):
     """One client until ``deadline``: page, similar list, thumbnails, health, think."""
     with requests.Session() as session:
         while time.monotonic() < deadline:
@@ -148,21 +150,22 @@ def browse(base, mids, deadline, think, recorder, rng):
                 with recorder.lock:
                     recorder.lists.append((time.monotonic(), mid, similar))
                 shown += similar
-            for other in shown:
+            for other in shown if thumbnails else []:
                 recorder.get(session, "thumbnail", f"{base}/thumbnails/{other}", ok=(200, 302))
             recorder.get(session, "healthz", f"{base}/healthz")
             time.sleep(think * rng.uniform(0.5, 1.5))
 
 
-def run_load(base, mids, clients, seconds, think, during=None):
-    """``clients`` browsing for ``seconds``; ``during(recorder)`` runs beside them if given."""
+def run_load(base, mids, args, during=None):
+    """``args.clients`` browsing for ``args.seconds``; ``during(recorder)`` runs beside them."""
     recorder = Recorder()
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + args.seconds
     threads = [
         threading.Thread(
-            target=browse, args=(base, mids, deadline, think, recorder, random.Random(i))
+            target=browse,
+            args=(base, mids, deadline, args.think, recorder, random.Random(i), args.thumbnails),
         )
-        for i in range(clients)
+        for i in range(args.clients)
     ]
     started = time.monotonic()
     for t in threads:
@@ -232,7 +235,8 @@ def classify(lists, old, new):
 
 
 def login_flood(base, attempts=200, concurrency=8):
-    """``/healthz`` latency alone, then during ``attempts`` wrong passwords at ``concurrency``."""
+    """``/healthz`` latency alone, during ``attempts`` anonymous requests to ``/admin`` (401
+    without a password check: the reference) and during as many wrong passwords."""
     session = requests.Session()
 
     def health_times(stop):
@@ -243,28 +247,32 @@ def login_flood(base, attempts=200, concurrency=8):
             times.append(time.perf_counter() - started)
         return times
 
-    quiet_until = time.monotonic() + 5
-    alone = health_times(lambda: time.monotonic() > quiet_until)
-    done = threading.Event()
-    with ThreadPoolExecutor(1) as probe, ThreadPoolExecutor(concurrency) as pool:
-        prober = probe.submit(health_times, done.is_set)
-        statuses = list(
-            pool.map(
-                lambda i: (
-                    requests.get(
-                        base + "/admin", auth=("admin", f"guess {i}"), timeout=30
-                    ).status_code
-                ),
-                range(attempts),
+    def during(auth):
+        done = threading.Event()
+        with ThreadPoolExecutor(1) as probe, ThreadPoolExecutor(concurrency) as pool:
+            prober = probe.submit(health_times, done.is_set)
+            statuses = list(
+                pool.map(
+                    lambda i: requests.get(base + "/admin", auth=auth(i), timeout=30).status_code,
+                    range(attempts),
+                )
             )
-        )
-        done.set()
-        flood = prober.result()
+            done.set()
+            return micro_seconds(prober.result()), {
+                str(s): statuses.count(s) for s in sorted(set(statuses))
+            }
+
+    quiet_until = time.monotonic() + 5
+    alone = micro_seconds(health_times(lambda: time.monotonic() > quiet_until))
+    anonymous, anonymous_statuses = during(lambda i: None)
+    guesses, statuses = during(lambda i: ("admin", f"guess {i}"))
     return {
-        "healthz_alone": micro_seconds(alone),
-        "healthz_during_flood": micro_seconds(flood),
-        "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
-        "ratio_p99": micro_seconds(flood)["p99_us"] / micro_seconds(alone)["p99_us"],
+        "healthz_alone": alone,
+        "healthz_during_anonymous": anonymous,
+        "healthz_during_flood": guesses,
+        "anonymous_statuses": anonymous_statuses,
+        "statuses": statuses,
+        "ratio_p99": guesses["p99_us"] / anonymous["p99_us"],
     }
 
 
@@ -275,6 +283,11 @@ def main(argv=None):
     parser.add_argument("--think", type=float, default=0.5, help="mean seconds between pages")
     parser.add_argument("--latency", type=float, default=0.2, help="fake API answer delay, s")
     parser.add_argument("--retrain-after", type=float, default=10, help="s into the phase")
+    parser.add_argument(
+        "--no-thumbnails", dest="thumbnails", action="store_false", help="pages and API only"
+    )
+    parser.add_argument("--out", default="load.json", help="file name under bench/out")
+    parser.add_argument("--flood-only", action="store_true", help="only the login flood")
     args = parser.parse_args(argv)
     threadpool_limits(limits=1, user_api="blas")  # as every server process does
     folder = os.path.join(OUT, "load")
@@ -301,31 +314,8 @@ def main(argv=None):
     server, log = start_server(folder, model_path, fake.url, port)
     try:
         wait_until_up(base)
-        steady, elapsed, _ = run_load(base, mids, args.clients, args.seconds, args.think)
-        old = offline_lists(old_copy)
-        report["steady"] = {
-            "seconds": elapsed,
-            "routes": steady.summary(),
-            "lists": classify(steady.lists, old, old),
-        }
-        busy, elapsed, retrain = run_load(
-            base,
-            mids,
-            args.clients,
-            args.seconds,
-            args.think,
-            during=retrain_through_admin(base, args.retrain_after),
-        )
-        job = retrain["job"]
-        new = offline_lists(job["candidate"])
-        report["retrain"] = {
-            "seconds": elapsed,
-            "routes": busy.summary(),
-            "job": {k: job[k] for k in ("status", "activated", "seconds", "error")},
-            "job_wall_seconds": retrain["ended"] - retrain["submitted"],
-            "lists": classify(busy.lists, old, new),
-            "new_differs": sum(old(m) != new(m) for m in mids[:200]),
-        }
+        if not args.flood_only:
+            report.update(load_phases(base, mids, args, old_copy))
         report["login_flood"] = login_flood(base)
     finally:
         server.terminate()
@@ -333,9 +323,35 @@ def main(argv=None):
         log.close()
         fake.stop()
     report["machine"]["load_average_after"] = os.getloadavg()
-    with open(os.path.join(OUT, "load.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(OUT, args.out), "w", encoding="utf-8") as f:
         json.dump(report, f, indent=2)
     print_report(report)
+
+
+def load_phases(base, mids, args, old_copy):
+    """The ``steady`` and ``retrain`` phases' reports."""
+    report = {}
+    steady, elapsed, _ = run_load(base, mids, args)
+    old = offline_lists(old_copy)
+    report["steady"] = {
+        "seconds": elapsed,
+        "routes": steady.summary(),
+        "lists": classify(steady.lists, old, old),
+    }
+    busy, elapsed, retrain = run_load(
+        base, mids, args, during=retrain_through_admin(base, args.retrain_after)
+    )
+    job = retrain["job"]
+    new = offline_lists(job["candidate"])
+    report["retrain"] = {
+        "seconds": elapsed,
+        "routes": busy.summary(),
+        "job": {k: job[k] for k in ("status", "activated", "seconds", "error")},
+        "job_wall_seconds": retrain["ended"] - retrain["submitted"],
+        "lists": classify(busy.lists, old, new),
+        "new_differs": sum(old(m) != new(m) for m in mids[:200]),
+    }
+    return report
 
 
 def print_report(r):
@@ -345,7 +361,7 @@ def print_report(r):
         f"{m['load_average_before'][0]:.1f} before, {m['load_average_after'][0]:.1f} after; "
         f"{r['models']} models; {r['settings']['clients']} clients x {r['settings']['seconds']} s"
     )
-    for phase in ("steady", "retrain"):
+    for phase in ("steady", "retrain") if "steady" in r else ():
         p = r[phase]
         print(f"\n{phase} ({p['seconds']:.0f} s): lists {p['lists']}")
         print("| route | requests | errors | median | p99 | max |")
@@ -358,11 +374,17 @@ def print_report(r):
         routes = p["routes"]
         ratio = routes["similar"]["p99_us"] / routes["healthz"]["p99_us"]
         print(f"similar / healthz p99: {ratio:.2f}")
-    print(f"\nretrain job: {r['retrain']['job']}, wall {r['retrain']['job_wall_seconds']:.1f} s")
+    if "retrain" in r:
+        print(
+            f"\nretrain job: {r['retrain']['job']}, wall {r['retrain']['job_wall_seconds']:.1f} s"
+        )
     f = r["login_flood"]
+    p99 = {k: f[k]["p99_us"] / 1000 for k in f if k.startswith("healthz")}
     print(
-        f"\nlogin flood {f['statuses']}: healthz p99 {f['healthz_alone']['p99_us'] / 1000:.1f} ms "
-        f"alone, {f['healthz_during_flood']['p99_us'] / 1000:.1f} ms during (x{f['ratio_p99']:.2f})"
+        f"\nlogin flood {f['statuses']}: healthz p99 {p99['healthz_alone']:.1f} ms alone, "
+        f"{p99['healthz_during_anonymous']:.1f} ms during {f['anonymous_statuses']} anonymous "
+        f"requests, {p99['healthz_during_flood']:.1f} ms during the wrong passwords "
+        f"(ratio to anonymous {f['ratio_p99']:.2f})"
     )
 
 

@@ -36,6 +36,10 @@ class LoginThrottle:
     def _connect(self):
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        # WAL: readers never wait for a writer; NORMAL: no fsync per write (a lost
+        # count after a power cut only forgets some failures).
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(SCHEMA)
         return connection
 
@@ -49,11 +53,11 @@ class LoginThrottle:
         now = time.time() if now is None else now
         connection = self._connect()
         try:
+            known = self._row(connection, address, now)
+            if known[0] >= self.limit and known[2]:
+                return max(1.0, known[1] + self.window - now)  # refused and logged: no write
             connection.execute("BEGIN IMMEDIATE")
-            row = connection.execute(
-                "SELECT count, window_start, refused FROM failures WHERE address = ?", (address,)
-            ).fetchone()
-            count, start, refused = row if row and now - row[1] < self.window else (0, now, 0)
+            count, start, refused = self._row(connection, address, now)
             if count < self.limit:
                 count += 1
             else:
@@ -76,6 +80,13 @@ class LoginThrottle:
                 round(wait),
             )
         return wait
+
+    def _row(self, connection, address, now):
+        """``(count, window_start, refused)`` of the address's current window."""
+        row = connection.execute(
+            "SELECT count, window_start, refused FROM failures WHERE address = ?", (address,)
+        ).fetchone()
+        return row if row and now - row[1] < self.window else (0, now, 0)
 
     def succeeded(self, address):
         """Forget the address's attempts after a correct password."""
