@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp import create_app
 from webapp.admin import auth
+from webapp.admin.throttle import LoginThrottle
 
 from admin_server import PASSWORD, AdminServer
 
@@ -75,6 +76,23 @@ def test_a_wrong_user_name_costs_the_same_password_check(
     assert client.get("/admin", auth=("root", "s3cret")).status_code == 401
     assert client.get("/admin", auth=("admin", "wrong")).status_code == 401
     assert checked == [GOOD_HASH, GOOD_HASH]
+
+
+def test_the_throttle_counts_per_address_and_window(tmp_path, caplog):
+    throttle = LoginThrottle(str(tmp_path / "logins.sqlite"), limit=2, window=60)
+    assert throttle.attempt("10.0.0.1", now=1000) is None
+    assert throttle.attempt("10.0.0.1", now=1001) is None
+    with caplog.at_level(logging.WARNING, logger="webapp.admin.throttle"):
+        assert throttle.attempt("10.0.0.1", now=1010) == 50
+        assert throttle.attempt("10.0.0.1", now=1020) == 40
+    assert [r.getMessage() for r in caplog.records] == [
+        "admin login: 2 failed attempts from 10.0.0.1; refusing it for 50 s"
+    ]
+    assert throttle.attempt("10.0.0.2", now=1020) is None  # another address
+    assert throttle.attempt("10.0.0.1", now=1061) is None  # a new window
+    throttle.succeeded("10.0.0.1")
+    assert throttle.attempt("10.0.0.1", now=1062) is None
+    assert throttle.attempt("10.0.0.1", now=1063) is None
 
 
 @pytest.fixture(scope="module")

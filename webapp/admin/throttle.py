@@ -47,8 +47,8 @@ class LoginThrottle:
         """Count one login attempt from ``address``.
 
         Returns None when the attempt may check its password, else the seconds
-        until the address may try again. The attempt that reaches the limit is
-        logged, once per address and window.
+        until the address may try again. The first refusal is logged, once per
+        address and window.
         """
         now = time.time() if now is None else now
         connection = self._connect()
@@ -57,6 +57,8 @@ class LoginThrottle:
             if known[0] >= self.limit and known[2]:
                 return max(1.0, known[1] + self.window - now)  # refused and logged: no write
             connection.execute("BEGIN IMMEDIATE")
+            # Windows that ended are forgotten, so the table holds recent addresses only.
+            connection.execute("DELETE FROM failures WHERE window_start <= ?", (now - self.window,))
             count, start, refused = self._row(connection, address, now)
             if count < self.limit:
                 count += 1
