@@ -9,7 +9,7 @@ DEMO_SEARCH := instance/demo_search.json
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format lock demo chromium bench clean
+.PHONY: run serve test lint format lock demo chromium bench clean
 
 # The pinned lock first, then the project itself (editable, without resolving again).
 $(STAMP): requirements.txt pyproject.toml
@@ -39,6 +39,11 @@ demo: $(STAMP)
 
 run: demo
 	$(VENV)/bin/flask --app webapp run --host $(HOST) --port $(PORT)
+
+# Production: gunicorn with threaded workers and an access log (webapp/gunicorn_conf.py);
+# WORKERS and THREADS size it, e.g. `make serve WORKERS=4 THREADS=8`.
+serve: demo
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config webapp/gunicorn_conf.py 'webapp:create_app()'
 
 # Debian's chromium for the browser tests (Playwright cannot download its own here).
 chromium:

@@ -1,9 +1,10 @@
-"""A real Sketchrec server for the admin tests: gunicorn, 2 workers, on 127.0.0.1.
+"""A real Sketchrec server for the admin tests: gunicorn as `make serve` runs it, on 127.0.0.1.
 
 Configured only through ``SKETCHREC_*`` variables, as an operator would, with
 its model, data, jobs and secret key in a temporary folder.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -16,7 +17,12 @@ import time
 import requests
 from werkzeug.security import generate_password_hash
 
+from webapp.admin.jobs import store
+
 PASSWORD = "correct horse battery staple"
+GUNICORN_CONF = os.path.join(
+    os.path.dirname(os.path.dirname(__file__)), "webapp", "gunicorn_conf.py"
+)
 
 
 def free_port():
@@ -26,12 +32,13 @@ def free_port():
 
 
 class AdminServer:
-    """gunicorn serving ``webapp:create_app()``.
+    """gunicorn serving ``webapp:create_app()``: 2 workers x 4 threads, the production config.
 
-    ``url``, ``model_path``, ``data_dir``, ``session()``.
+    ``url``, ``model_path``, ``data_dir``, ``log_path`` (gunicorn's and the app's
+    log), ``session()``; ``env`` adds or replaces ``SKETCHREC_*`` variables.
     """
 
-    def __init__(self, folder, model, likes, max_upload=1_000_000):
+    def __init__(self, folder, model, likes, max_upload=1_000_000, env=None):
         self.folder = folder
         self.model_path = os.path.join(folder, "models", "active.npz")
         self.data_dir = os.path.join(folder, "data")
@@ -39,6 +46,9 @@ class AdminServer:
         os.makedirs(self.data_dir)
         shutil.copyfile(model, self.model_path)
         shutil.copyfile(likes, os.path.join(self.data_dir, "likes.psv"))
+        self.tmp_dir = os.path.join(folder, "tmp")  # the server's TMPDIR: spooled uploads land here
+        os.makedirs(self.tmp_dir)
+        self.log_path = os.path.join(folder, "server.log")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -51,26 +61,33 @@ class AdminServer:
             "SKETCHREC_SECRET_KEY": "test-secret-" + os.path.basename(folder),
             "SKETCHREC_ADMIN_PASSWORD_HASH": generate_password_hash(PASSWORD),
             "SKETCHREC_MAX_CONTENT_LENGTH": str(max_upload),
+            "TMPDIR": self.tmp_dir,
+            **(env or {}),
         }
         self.process = None
 
     def start(self):
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-                "webapp:create_app()",
-            ],
-            env=self.env,
-            start_new_session=True,
-        )
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--config",
+                    GUNICORN_CONF,
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--log-level",
+                    "warning",
+                    "--access-logfile",
+                    os.devnull,
+                    "webapp:create_app()",
+                ],
+                env={"WORKERS": "2", "THREADS": "4", **self.env},
+                start_new_session=True,
+                stdout=log,
+                stderr=log,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -79,12 +96,23 @@ class AdminServer:
             except requests.RequestException:  # not listening yet, or still booting
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("gunicorn did not come up")
+        raise RuntimeError(f"gunicorn did not come up; see {self.log_path}")
+
+    def log(self):
+        """What the server has logged so far."""
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
 
     def stop(self):
+        """Stop gunicorn, and any job a failed test left running (jobs have their own sessions)."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=20)
+        jobs_dir = self.env["SKETCHREC_JOBS_DIR"]
+        for job in store.all_jobs(jobs_dir) if os.path.isdir(jobs_dir) else []:
+            if job["status"] in store.ACTIVE and job["pid"]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(job["pid"], signal.SIGKILL)
 
     def session(self, password=PASSWORD):
         """A requests session logged in as admin (basic auth), keeping the session cookie."""

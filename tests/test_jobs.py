@@ -1,17 +1,102 @@
-"""Retrain jobs over a real gunicorn server: one at a time, cancel, a dead supervisor."""
+"""Retrain jobs: first in first out, a capped queue, cancel, and nothing of a job outliving it.
+
+The first tests use real processes and the jobs folder directly; the slow ones
+drive a real gunicorn server with real job processes.
+"""
 
 import os
 import signal
+import subprocess
+import sys
 
+import psutil
 import pytest
 
-from webapp.admin.jobs import store
+from webapp.admin.jobs import launcher, store
 
 from admin_server import health, post, similar, start_job, wait_for
 
-pytestmark = pytest.mark.slow
+SLEEPER = "import sys, time; time.sleep(60)"
 
 
+def new_job(folder):
+    job_id = store.new_id()
+    with store.submission_lock(folder, max_queued=3):
+        store.create(folder, job_id, [], "candidate.npz", "active.npz", False, "test job")
+    return job_id
+
+
+def dead_pid(job_id):
+    process = subprocess.Popen([sys.executable, "-c", "pass", job_id])
+    process.wait()
+    return process.pid
+
+
+def test_a_job_reads_failed_only_when_nothing_of_it_runs(tmp_path):
+    folder = str(tmp_path)
+    job_id = new_job(folder)
+    child = subprocess.Popen([sys.executable, "-c", SLEEPER, f"--out={folder}/{job_id}.npz"])
+    try:
+        job = store.read(folder, job_id)
+        job.update(status="running", pid=dead_pid(job_id), child_pid=child.pid)
+        store.save(folder, job)
+        assert store.load(folder, job_id)["status"] == "running"  # the supervisor is gone
+    finally:
+        child.kill()
+        child.wait()
+    assert store.load(folder, job_id)["status"] == "failed"
+
+
+def test_cancel_kills_what_is_left_of_a_job_and_says_cancelled(tmp_path):
+    """A supervisor killed with -9 left its child running: Cancel still stops it."""
+    folder = str(tmp_path)
+    job_id = new_job(folder)
+    spawn_and_wait = (
+        f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {SLEEPER!r}, "
+        f"'{job_id}']); print(flush=True); import time; time.sleep(60)"
+    )
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", spawn_and_wait, job_id],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+    )
+    supervisor.stdout.readline()  # the child has been started
+    (child,) = psutil.Process(supervisor.pid).children()
+    job = store.read(folder, job_id)
+    job.update(status="running", pid=supervisor.pid, child_pid=child.pid)
+    store.save(folder, job)
+    supervisor.kill()
+    supervisor.wait()
+    assert child.is_running() and store.load(folder, job_id)["status"] == "running"
+    assert launcher.cancel(folder, job_id)
+    child.wait(timeout=10)
+    job = store.load(folder, job_id)
+    assert job["status"] == "cancelled" and job["finished_at"]
+    assert not launcher.cancel(folder, job_id)  # nothing left to cancel
+
+
+def test_the_queue_is_capped(tmp_path):
+    folder = str(tmp_path)
+    for _ in range(3):
+        new_job(folder)
+    with pytest.raises(store.QueueFull, match="3 jobs are already waiting"):
+        new_job(folder)
+    assert [job["seq"] for job in store.all_jobs(folder)] == [3, 2, 1]
+
+
+def params_job(server, session, factors):
+    return start_job(
+        server,
+        session,
+        mode="params",
+        factors=str(factors),
+        regularization="0.1",
+        alpha="10",
+        iterations="3",
+    )
+
+
+@pytest.mark.slow
 def test_a_killed_job_fails_and_the_old_model_keeps_serving(server, admin, demo_model):
     before = open(server.model_path, "rb").read()
     sha = health(server)["model"]["sha256"]
@@ -27,27 +112,60 @@ def test_a_killed_job_fails_and_the_old_model_keeps_serving(server, admin, demo_
     assert similar(server, a_mid) == neighbours
 
 
-def test_a_job_whose_supervisor_died_reads_as_failed(server, admin):
+@pytest.mark.slow
+def test_the_training_child_dies_with_its_supervisor(server, admin):
     job_id = start_job(server, admin, mode="tune")
     job = wait_for(server, admin, job_id, lambda j: j["status"] == "running" and j["child_pid"])
-    os.killpg(job["pid"], signal.SIGKILL)
+    child = psutil.Process(job["child_pid"])
+    os.kill(job["pid"], signal.SIGKILL)  # the supervisor only, as `kill -9 PID` would
+    child.wait(timeout=10)
     job = wait_for(server, admin, job_id, lambda j: j["status"] not in store.ACTIVE)
     assert job["status"] == "failed" and job["error"] == "the job's process died"
 
 
-def test_jobs_run_one_at_a_time_and_can_be_cancelled(server, admin):
-    first = start_job(server, admin, mode="tune")
-    second = start_job(
-        server, admin, mode="params", factors="8", regularization="0.1", alpha="10", iterations="3"
+@pytest.mark.slow
+def test_a_full_queue_refuses_and_cancelled_jobs_read_cancelled(server, admin):
+    running = start_job(server, admin, mode="tune")
+    job = wait_for(server, admin, running, lambda j: j["status"] == "running" and j["child_pid"])
+    queued = [params_job(server, admin, 8) for _ in range(3)]
+    before = len(store.all_jobs(server.env["SKETCHREC_JOBS_DIR"]))
+    refused = post(admin, server, "/admin/jobs", {"likes": "likes.psv", "mode": "tune"})
+    assert refused.status_code == 303
+    page = admin.get(server.url + "/admin", timeout=10).text
+    assert "Retrain not started: 3 jobs are already waiting (at most 3)" in page
+    assert len(store.all_jobs(server.env["SKETCHREC_JOBS_DIR"])) == before
+    for job_id in [queued[1], running, queued[0], queued[2]]:
+        assert post(admin, server, f"/admin/jobs/{job_id}/cancel").status_code == 303
+        state = admin.get(f"{server.url}/admin/jobs/{job_id}.json", timeout=10).json()["job"]
+        assert state["status"] == "cancelled", state
+    assert not psutil.pid_exists(job["child_pid"]) or psutil.Process(job["child_pid"]).status() == (
+        psutil.STATUS_ZOMBIE
     )
+
+
+@pytest.mark.slow
+def test_jobs_run_in_submission_order_and_the_newest_request_serves(server, admin):
+    first = params_job(server, admin, 5)
     wait_for(server, admin, first, lambda j: j["status"] == "running")
-    assert (
-        admin.get(f"{server.url}/admin/jobs/{second}.json", timeout=10).json()["job"]["status"]
-        == "queued"
-    )
-    assert post(admin, server, f"/admin/jobs/{first}/cancel").status_code == 303
-    cancelled = wait_for(server, admin, first, lambda j: j["status"] not in store.ACTIVE)
-    assert cancelled["status"] == "failed" and cancelled["error"] == "cancelled"
-    done = wait_for(server, admin, second, lambda j: j["status"] not in store.ACTIVE)
-    assert done["status"] == "succeeded" and done["activated"]
+    ids = [first] + [params_job(server, admin, factors) for factors in (6, 7, 8)]
+    jobs = [wait_for(server, admin, i, lambda j: j["status"] not in store.ACTIVE) for i in ids]
+    assert [j["status"] for j in jobs] == ["succeeded"] * 4
+    for earlier, later in zip(jobs, jobs[1:], strict=False):
+        assert earlier["finished_at"] <= later["started_at"], (earlier, later)
+    assert all(j["activated"] for j in jobs)
+    assert health(server)["model"]["factors"] == 8
     assert post(admin, server, "/admin/rollback").status_code == 303
+
+
+@pytest.mark.slow
+def test_a_job_does_not_activate_over_a_newer_activation(server, admin):
+    older = params_job(server, admin, 9)
+    wait_for(server, admin, older, lambda j: j["status"] == "succeeded")
+    sha = health(server)["model"]["sha256"]
+    newer_job = params_job(server, admin, 10)
+    # While it runs, the operator activates a model again: that request is newer.
+    assert post(admin, server, f"/admin/jobs/{older}/activate").status_code == 303
+    job = wait_for(server, admin, newer_job, lambda j: j["status"] not in store.ACTIVE)
+    assert job["status"] == "succeeded" and not job["activated"]
+    assert "not activated: a newer model was activated" in job["progress"]["message"]
+    assert health(server)["model"]["sha256"] == sha and health(server)["model"]["factors"] == 9

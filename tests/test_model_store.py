@@ -24,6 +24,11 @@ def test_a_replaced_artifact_is_served_on_the_next_request(make_app, tmp_path):
     assert client.get("/api/models/d/similar").status_code == 200
 
 
+def three_models(path):
+    eye = np.eye(3, dtype=np.float32)
+    return write_artifact(path, eye, ["a", "b", "c"], ["A", "B", "C"], eye)
+
+
 def test_a_broken_new_file_keeps_the_old_model(make_app, tmp_path):
     path = str(tmp_path / "active.npz")
     write_artifact(
@@ -55,8 +60,10 @@ def test_a_web_worker_never_loads_implicit(demo_model, tmp_path):
     script = (
         "import sys\n"
         "from webapp import create_app\n"
+        "from werkzeug.security import generate_password_hash\n"
         "app = create_app({'MODEL_PATH': sys.argv[1], 'OFFLINE': True,\n"
-        "                  'THUMBNAIL_CACHE': sys.argv[2], 'ADMIN_PASSWORD_HASH': 'x'})\n"
+        "                  'THUMBNAIL_CACHE': sys.argv[2],\n"
+        "                  'ADMIN_PASSWORD_HASH': generate_password_hash('x')})\n"
         "client = app.test_client()\n"
         "assert client.get('/healthz').status_code == 200\n"
         "assert client.get('/admin').status_code == 401\n"
@@ -70,3 +77,42 @@ def test_a_web_worker_never_loads_implicit(demo_model, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_healthz_says_degraded_with_the_reason_while_the_old_model_serves(make_app, tmp_path):
+    path = three_models(str(tmp_path / "active.npz"))
+    client = make_app(path).test_client()
+    good = client.get("/healthz").get_json()
+    assert good["status"] == "ok" and "reason" not in good
+    with open(path, "wb") as f:
+        f.write(b"not a zip file")
+    degraded = client.get("/healthz")
+    body = degraded.get_json()
+    assert degraded.status_code == 200 and body["status"] == "degraded"
+    assert body["reason"].startswith("the model file: cannot load model")
+    assert body["model"]["sha256"] == good["model"]["sha256"]
+    assert str(tmp_path) not in degraded.get_data(as_text=True)
+    os.remove(path)
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "degraded" and "missing" in body["reason"]
+    three_models(path)
+    assert client.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_answers_never_show_the_model_path(make_app, tmp_path, caplog):
+    missing = str(tmp_path / "secret-folder" / "active.npz")
+    client = make_app(missing).test_client()
+    for url in ("/", "/healthz", "/models/a", "/api/models/a/similar"):
+        response = client.get(url)
+        assert response.status_code == 503
+        assert "secret-folder" not in response.get_data(as_text=True)
+    assert "secret-folder" in caplog.text  # the operator finds it in the log
+
+
+def test_a_meta_that_is_not_an_object_is_a_503_not_a_500(make_app, tmp_path):
+    path = three_models(str(tmp_path / "active.npz"))
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    np.savez(path, **{**arrays, "meta": np.array("[1, 2]")})
+    response = make_app(path).test_client().get("/healthz")
+    assert response.status_code == 503 and "error" in response.get_json()

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from .atomic import atomic_path
 from .errors import BadInput
+from .likes import mid_problem
 
 FORMAT = 1
 KEYS = ("item_factors", "mids", "names", "like_counts", "likes_indptr", "likes_indices", "meta")
@@ -95,19 +96,69 @@ def load_model(path):
             arrays = {k: z[k] for k in KEYS}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise BadInput(f"{path}: cannot load model: {e}") from None
-    meta = json.loads(str(arrays.pop("meta")))
-    model = Model(meta=meta, **arrays)
-    _check(path, model)
+    model = Model(meta=_meta(path, arrays.pop("meta")), **arrays)
+    for check in (_shape_problem, _content_problem):
+        if problem := check(model):
+            raise BadInput(f"{path}: {problem}")
     return model
 
 
-def _check(path, m):
+def _meta(path, stored):
+    try:
+        meta = json.loads(str(stored))
+    except ValueError:
+        raise BadInput(f"{path}: meta is not JSON") from None
+    if not isinstance(meta, dict):
+        raise BadInput(f"{path}: meta is not a JSON object")
+    return meta
+
+
+def _shape_problem(m):
+    kinds = {  # numpy dtype kinds and dimensions of each array
+        "item_factors": ("f", 2),
+        "mids": ("U", 1),
+        "names": ("U", 1),
+        "like_counts": ("iu", 1),
+        "likes_indptr": ("iu", 1),
+        "likes_indices": ("iu", 1),
+    }
+    for key, (kind, ndim) in kinds.items():
+        array = getattr(m, key)
+        if array.dtype.kind not in kind or array.ndim != ndim:
+            return f"{key} is a {array.ndim}-d {array.dtype} array"
     n = len(m.mids)
-    if m.item_factors.ndim != 2 or m.item_factors.shape[0] != n:
-        raise BadInput(
-            f"{path}: item_factors has shape {m.item_factors.shape}, expected ({n}, factors)"
-        )
+    if m.item_factors.shape[0] != n:
+        return f"item_factors has shape {m.item_factors.shape}, expected ({n}, factors)"
     if len(m.names) != n or len(m.like_counts) != n or len(m.likes_indptr) != n + 1:
-        raise BadInput(f"{path}: arrays disagree on the number of models ({n})")
+        return f"arrays disagree on the number of models ({n})"
     if m.likes_indptr[-1] != len(m.likes_indices):
-        raise BadInput(f"{path}: likes_indptr does not match likes_indices")
+        return "likes_indptr does not match likes_indices"
+    return None
+
+
+def _content_problem(m):
+    """What makes a well-shaped artifact unusable for serving, or None."""
+    if len(m.mids) == 0 or m.item_factors.shape[1] == 0:
+        return f"no models or no factors (item_factors {m.item_factors.shape})"
+    if not np.isfinite(m.item_factors).all():
+        return "item_factors has NaN or infinite values"
+    for row, mid in enumerate(m.mids.tolist()):
+        if problem := mid_problem(mid):
+            return f"model {row}: {problem}"
+    unique, counts = np.unique(m.mids, return_counts=True)
+    if (counts > 1).any():
+        return f"mid {str(unique[counts > 1][0])!r} appears more than once"
+    if m.likes_indptr[0] != 0 or (np.diff(m.likes_indptr) < 0).any():
+        return "likes_indptr is not a non-decreasing offset array from 0"
+    users = _users(m.meta)
+    indices = m.likes_indices
+    if len(indices) and (indices.min() < 0 or (users is not None and indices.max() >= users)):
+        return f"likes_indices out of range (users: {users})"
+    return None
+
+
+def _users(meta):
+    """The number of users the meta's dataset records, or None."""
+    dataset = meta.get("dataset")
+    users = dataset.get("users") if isinstance(dataset, dict) else None
+    return users if isinstance(users, int) else None

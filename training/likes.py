@@ -136,8 +136,8 @@ def _parse(row, has_count, path, line):
     if len(row) != want:
         raise BadRow(path, line, f"expected {want} fields, got {len(row)}")
     name, mid, uid = row[0], row[1].strip(), row[2].strip()
-    if not mid:
-        raise BadRow(path, line, "empty mid")
+    if problem := mid_problem(mid):
+        raise BadRow(path, line, problem)
     if not uid:
         raise BadRow(path, line, "empty uid")
     d = 1.0
@@ -149,6 +149,19 @@ def _parse(row, has_count, path, line):
         if not (d > 0 and math.isfinite(d)):
             raise BadRow(path, line, f"count {row[3]!r} is not a positive number")
     return mid, uid, name, d
+
+
+def mid_problem(mid):
+    """Why ``mid`` cannot be a model id, or None.
+
+    A mid is one URL path segment of the web app (``/models/<mid>``), so it
+    may not be empty, ``.``, ``..`` or contain ``/``.
+    """
+    if not mid.strip():
+        return "empty mid"
+    if mid in (".", "..") or "/" in mid:
+        return f"mid {mid!r} cannot be a URL path segment"
+    return None
 
 
 def write_likes(path, rows, with_count=False):

@@ -19,6 +19,9 @@ def defaults(instance_path):
         "DATA_DIR": os.path.join(instance_path, "data"),
         "JOBS_DIR": os.path.join(instance_path, "jobs"),
         "ADMIN_PASSWORD_HASH": None,
+        "ADMIN_LOGIN_ATTEMPTS": 5,  # failed logins per client address and window
+        "ADMIN_LOGIN_WINDOW": 300.0,  # seconds
+        "MAX_QUEUED_JOBS": 3,  # retrain jobs waiting behind the running one
         "MAX_CONTENT_LENGTH": 256 * 1024 * 1024,  # largest likes upload, bytes
     }
 
@@ -44,6 +47,9 @@ def configure(app, test_config=None):
     ):
         app.config[key] = str(app.config[key])
     app.config["SKETCHFAB_TIMEOUT"] = float(app.config["SKETCHFAB_TIMEOUT"])
+    app.config["ADMIN_LOGIN_WINDOW"] = float(app.config["ADMIN_LOGIN_WINDOW"])
+    for key in ("ADMIN_LOGIN_ATTEMPTS", "MAX_QUEUED_JOBS"):
+        app.config[key] = int(app.config[key])
     app.config["OFFLINE"] = as_bool(app.config["OFFLINE"], "SKETCHREC_OFFLINE")
     app.config["SECURE_COOKIES"] = as_bool(app.config["SECURE_COOKIES"], "SKETCHREC_SECURE_COOKIES")
 

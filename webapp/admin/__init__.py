@@ -1,11 +1,12 @@
 """The admin side: retrain, activate and roll back models without a shell.
 
-- ``views``: the routes; ``forms``: the retrain form; ``auth``: basic auth and CSRF.
+- ``views``: the routes; ``forms``: the retrain form; ``auth``: basic auth and CSRF;
+  ``throttle``: failed logins per client address.
 - ``retrain``: what a retrain job runs; ``jobs``: running it in the background.
 - ``activation``: which model serves; ``likes_files``: the files it trains on.
 
-Registered only while an admin password hash is configured, so the routes
-404 otherwise.
+Registered only while a valid admin password hash is configured, so the
+routes 404 otherwise.
 """
 
 from . import auth
@@ -13,8 +14,7 @@ from . import auth
 
 def init_app(app):
     """CSRF for the whole app, the ``flask admin-password`` command, and the routes when enabled."""
-    auth.init_app(app)
-    if auth.admin_enabled(app):
+    if auth.init_app(app):
         from .views import bp
 
         app.register_blueprint(bp)

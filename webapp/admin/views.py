@@ -1,7 +1,8 @@
 """The admin routes: likes files, uploads, retrain jobs, activation and rollback.
 
 Registered only while an admin password hash is configured, so the routes
-404 otherwise. Every route needs basic auth; every POST a CSRF token.
+404 otherwise. Every route needs basic auth (checked by :mod:`.auth` before
+anything else); every POST a CSRF token.
 """
 
 import os
@@ -26,18 +27,11 @@ from training.svg_plot import curves_svg, figure_numbers
 
 from ..serving import ModelUnavailable, current_catalog
 from . import activation, likes_files
-from .auth import auth
 from .forms import RetrainForm
 from .jobs import launcher, store
 from .retrain import RetrainPlan
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.before_request
-@auth.login_required
-def require_admin():
-    """Basic auth for every admin route (the decorator answers 401 itself)."""
 
 
 def jobs_dir():
@@ -92,7 +86,7 @@ def upload():
 
 @bp.post("/jobs")
 def start_job():
-    """Queue a retrain from the form and start its process."""
+    """Queue a retrain from the form (behind at most ``MAX_QUEUED_JOBS``) and start its process."""
     form = _retrain_form(likes_files.list_files(current_app.config["DATA_DIR"]))
     if not form.validate():
         flash(f"Retrain not started: {form.first_error()}", "error")
@@ -100,16 +94,23 @@ def start_job():
     plan = _retrain_plan(form)
     folder, job_id = jobs_dir(), store.new_id()
     candidate = os.path.join(models_dir(), f"{job_id}.npz")
-    store.create(
-        folder,
-        job_id,
-        plan.steps(store.job_paths(folder, job_id).results, candidate),
-        candidate,
-        active=current_app.config["MODEL_PATH"],
-        activate_when_done=form.activate.data,
-        description=f"{plan.describe()} on {os.path.basename(plan.likes_path)}",
-        grid_size=plan.grid_size(),
-    )
+    active = current_app.config["MODEL_PATH"]
+    try:
+        with store.submission_lock(folder, current_app.config["MAX_QUEUED_JOBS"]):
+            store.create(
+                folder,
+                job_id,
+                plan.steps(store.job_paths(folder, job_id).results, candidate),
+                candidate,
+                active=active,
+                activate_when_done=form.activate.data,
+                description=f"{plan.describe()} on {os.path.basename(plan.likes_path)}",
+                grid_size=plan.grid_size(),
+                ticket=activation.take_ticket(active) if form.activate.data else None,
+            )
+    except store.QueueFull as e:
+        flash(f"Retrain not started: {e}.", "error")
+        return redirect(url_for(".index"), 303)
     launcher.start(folder, job_id)
     return redirect(url_for(".job_page", job_id=job_id), 303)
 
@@ -176,9 +177,11 @@ def activate(job_id):
 
 @bp.post("/jobs/<job_id>/cancel")
 def cancel(job_id):
-    """Stop a queued or running job."""
-    launcher.cancel(jobs_dir(), _job_or_404(job_id)["id"])
-    flash(f"Cancelled job {job_id}.", "ok")
+    """Stop a queued or running job and everything it started."""
+    if launcher.cancel(jobs_dir(), _job_or_404(job_id)["id"]):
+        flash(f"Cancelled job {job_id}.", "ok")
+    else:
+        flash(f"Job {job_id} was not running: nothing to cancel.", "error")
     return redirect(url_for(".job_page", job_id=job_id), 303)
 
 

@@ -5,7 +5,7 @@ from werkzeug.exceptions import BadRequest
 
 from ..admin.auth import csrf
 from ..request_args import neighbour_count
-from ..serving import current_catalog
+from ..serving import current_catalog, model_problem
 from . import bp
 
 
@@ -64,11 +64,14 @@ def _recommendation_request(body):
 def healthz():
     """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256"}}``.
 
-    503 without a model.
+    ``"status": "degraded"`` and a ``"reason"`` while the model file on disk
+    is missing or broken and the last good model serves (still 200: the site
+    answers). 503 without a model.
     """
     catalog = current_catalog()
-    return {
-        "status": "ok",
+    problem = model_problem()
+    body = {
+        "status": "degraded" if problem else "ok",
         "model": {
             "models": len(catalog),
             "factors": catalog.factors,
@@ -76,3 +79,6 @@ def healthz():
             "sha256": catalog.sha256,
         },
     }
+    if problem:
+        body["reason"] = f"{problem}; serving the last good model"
+    return body

@@ -5,6 +5,6 @@
 - ``neighbours``: the similar-models query and "N people liked both".
 """
 
-from .model_store import ModelUnavailable, current_catalog, init_app
+from .model_store import ModelUnavailable, current_catalog, init_app, model_problem
 
-__all__ = ["ModelUnavailable", "current_catalog", "init_app"]
+__all__ = ["ModelUnavailable", "current_catalog", "init_app", "model_problem"]

@@ -4,7 +4,8 @@ Every request pays one ``os.stat`` of the artifact. When the file's identity
 (inode, size, mtime) changes, the new file is read and fully built into a
 :class:`Catalog` before it replaces the old one, so a request sees either the
 old model or the new one, never half of one. An unreadable new file is logged
-and the last good model stays in service.
+and the last good model stays in service; :meth:`ModelStore.problem` says
+why, for ``/healthz``. Paths go to the log only, never into an answer.
 """
 
 import hashlib
@@ -38,23 +39,39 @@ class ModelStore:
         self._lock = threading.Lock()
         self._catalog = None
         self._signature = None
-        self._failure = None  # (signature, message) of the last file that failed to load
+        # (signature, reason) of the file that failed to load; signature None: no file
+        self._failure = None
 
     def get(self):
         """The current :class:`Catalog`; raise :class:`ModelUnavailable` when there is none."""
         try:
             signature = _signature(os.stat(self.path))
         except OSError as e:
+            with self._lock:
+                self._fail(None, f"{self.path}: missing ({e.strerror})")
+                self._signature = None  # whatever file comes back is read again
             if self._catalog is not None:
                 return self._catalog  # the file went away: keep serving what we have
-            raise ModelUnavailable(f"No model at {self.path} ({e.strerror}).") from None
+            raise ModelUnavailable("No model is loaded yet.") from None
         if signature != self._signature:
             with self._lock:
                 if signature != self._signature:
                     self._reload(signature)
         if self._catalog is None:
-            raise ModelUnavailable(self._failure[1])
+            raise ModelUnavailable("The model file cannot be loaded yet.")
         return self._catalog
+
+    def problem(self):
+        """Why the file on disk is not what serves (missing, broken), or None; no paths."""
+        failure = self._failure
+        return failure[1] if failure and self._catalog is not None else None
+
+    def _fail(self, signature, message):
+        """Log (once per file) why the file does not serve; keep the reason without the path."""
+        if self._failure and self._failure[0] == signature:
+            return
+        self._failure = (signature, message.replace(self.path, "the model file"))
+        log.error("%s", message)
 
     def _reload(self, signature):
         if self._failure and self._failure[0] == signature:
@@ -62,9 +79,9 @@ class ModelStore:
         try:
             catalog, signature = _load(self.path)
         except Exception as e:  # noqa: BLE001 - whatever is wrong with the new file, keep serving
-            message = f"Cannot load the model: {e}"
-            log.error("%s", message, exc_info=not isinstance(e, (OSError, BadInput)))
-            self._failure = (signature, message)
+            if not isinstance(e, (OSError, BadInput)):
+                log.exception("unexpected error loading %s", self.path)
+            self._fail(signature, str(e) if isinstance(e, BadInput) else f"{self.path}: {e}")
             if self._catalog is not None:
                 self._signature = signature  # keep the old model until the file changes again
             return
@@ -114,10 +131,15 @@ def init_app(app):
     app.extensions[EXTENSION] = store
     try:
         store.get()
-    except ModelUnavailable as e:
-        app.logger.warning("%s Pages answer 503 until a model is there.", e.description)
+    except ModelUnavailable:
+        app.logger.warning("No model at %s yet: pages answer 503 until there is one.", store.path)
 
 
 def current_catalog():
     """The active :class:`Catalog` of the current app; 503 when there is none."""
     return current_app.extensions[EXTENSION].get()
+
+
+def model_problem():
+    """Why the model file on disk is not the one serving, or None (see ``ModelStore.problem``)."""
+    return current_app.extensions[EXTENSION].problem()

@@ -1,10 +1,15 @@
-"""Whether a job's supervisor process still runs (psutil, so no ``/proc`` parsing here)."""
+"""Whether anything of a job still runs (psutil, so no ``/proc`` parsing here)."""
 
 from datetime import UTC, datetime
 
 import psutil
 
 START_GRACE_SECONDS = 30  # a queued job's supervisor may take this long to record its pid
+
+
+def job_alive(job):
+    """True while the job's supervisor or its ``python -m training`` child runs."""
+    return supervisor_alive(job) or _runs(job["child_pid"], job["id"])
 
 
 def supervisor_alive(job):
@@ -16,8 +21,17 @@ def supervisor_alive(job):
     if job["pid"] is None:
         created = datetime.fromisoformat(job["created_at"])
         return (datetime.now(UTC) - created).total_seconds() < START_GRACE_SECONDS
+    return _runs(job["pid"], job["id"])
+
+
+def _runs(pid, job_id):
+    """True when ``pid`` is a live process whose command line mentions ``job_id``."""
+    if pid is None:
+        return False
     try:
-        process = psutil.Process(job["pid"])
-        return process.status() != psutil.STATUS_ZOMBIE and job["id"] in process.cmdline()
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and any(
+            job_id in part for part in process.cmdline()
+        )
     except psutil.Error:
         return False

@@ -3,8 +3,14 @@
 ``<id>.json`` is the state (written atomically), ``<id>.log`` what its
 commands printed and ``<id>.results.json`` the grid search's RESULTS.json,
 which carries the learning curves.
+
+A job is ``queued``, ``running``, then ``succeeded``, ``failed`` or
+``cancelled``. Jobs run in the order they were submitted: each gets the next
+``seq`` under the folder's submission lock, which also caps how many may wait.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -13,9 +19,13 @@ from typing import NamedTuple
 
 from training.atomic import write_text
 
-from .liveness import supervisor_alive
+from .liveness import job_alive
 
 ACTIVE = ("queued", "running")
+
+
+class QueueFull(Exception):
+    """As many jobs as allowed are already waiting."""
 
 
 class JobPaths(NamedTuple):
@@ -27,8 +37,8 @@ class JobPaths(NamedTuple):
 
 
 def now():
-    """UTC time as ISO 8601, to the second."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """UTC time as ISO 8601, to the millisecond (jobs started within a second stay ordered)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def job_paths(folder, job_id):
@@ -42,16 +52,47 @@ def new_id():
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def create(folder, job_id, steps, candidate, active, activate_when_done, description, grid_size=1):
-    """Write a queued job and return it.
+@contextlib.contextmanager
+def submission_lock(folder, max_queued):
+    """Hold the folder's submission lock; raise :class:`QueueFull` when ``max_queued`` wait.
+
+    :func:`create` is called inside it, so two submissions cannot both take
+    the last place nor the same ``seq``.
+    """
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, ".submit.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        waiting = sum(job["status"] == "queued" for job in all_jobs(folder))
+        if waiting >= max_queued:
+            raise QueueFull(
+                f"{waiting} jobs are already waiting (at most {max_queued}); "
+                "wait for one to finish or cancel one"
+            )
+        yield
+
+
+def create(
+    folder,
+    job_id,
+    steps,
+    candidate,
+    active,
+    activate_when_done,
+    description,
+    grid_size=1,
+    ticket=None,
+):
+    """Write a queued job, next in line, and return it (call inside :func:`submission_lock`).
 
     ``steps`` are argument lists for ``python -m training``; ``candidate`` is
     the model file the last step writes; ``grid_size`` is the number of
-    configurations the search step runs (for progress).
+    configurations the search step runs (for progress); ``ticket`` is the
+    activation ticket taken at submission (see :mod:`webapp.admin.activation`).
     """
     os.makedirs(folder, exist_ok=True)
     job = {
         "id": job_id,
+        "seq": 1 + max((j.get("seq", 0) for j in all_jobs(folder)), default=0),
         "status": "queued",
         "description": description,
         "created_at": now(),
@@ -64,6 +105,7 @@ def create(folder, job_id, steps, candidate, active, activate_when_done, descrip
         "active": active,
         "activate_when_done": bool(activate_when_done),
         "activated": False,
+        "ticket": ticket,
         "pid": None,
         "child_pid": None,
         "error": None,
@@ -74,33 +116,44 @@ def create(folder, job_id, steps, candidate, active, activate_when_done, descrip
     return job
 
 
-def load(folder, job_id):
-    """The job's state; a queued or running job whose process is gone reads as failed.
-
-    Raises ``FileNotFoundError`` for an unknown id.
-    """
+def read(folder, job_id):
+    """The job's state file as written. Raises ``FileNotFoundError`` for an unknown id."""
     if not valid_id(job_id):
         raise FileNotFoundError(job_id)
     with open(job_paths(folder, job_id).state, encoding="utf-8") as f:
-        job = json.load(f)
-    if job["status"] in ACTIVE and not supervisor_alive(job):
+        return json.load(f)
+
+
+def load(folder, job_id):
+    """The job's state; a queued or running job of which nothing runs any more reads as failed.
+
+    Raises ``FileNotFoundError`` for an unknown id.
+    """
+    job = read(folder, job_id)
+    if job["status"] in ACTIVE and not job_alive(job):
         job.update(status="failed", error=job["error"] or "the job's process died")
     return job
 
 
+def first_in_line(folder, job):
+    """True when no earlier-submitted job is still queued or running."""
+    return not any(
+        other["status"] in ACTIVE and other["seq"] < job["seq"] for other in all_jobs(folder)
+    )
+
+
 def all_jobs(folder):
-    """Every job, newest first."""
+    """Every job, the last submitted first."""
     if not os.path.isdir(folder):
         return []
-    ids = sorted(
-        (
-            n[:-5]
-            for n in os.listdir(folder)
-            if n.endswith(".json") and not n.endswith(".results.json")
-        ),
-        reverse=True,
-    )
-    return [load(folder, i) for i in ids]
+    ids = [
+        n[:-5]
+        for n in os.listdir(folder)
+        if n.endswith(".json") and not n.endswith(".results.json")
+    ]
+    jobs = [load(folder, i) for i in ids]
+    # Jobs written before ``seq`` existed count as 0 (and are all finished); ids sort by time.
+    return sorted(jobs, key=lambda job: (job.get("seq", 0), job["id"]), reverse=True)
 
 
 def save(folder, job):

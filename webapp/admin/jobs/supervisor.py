@@ -1,10 +1,15 @@
 """Run one queued job to its end: ``python -m webapp.admin.jobs.supervisor FOLDER ID``.
 
-The supervisor waits for the jobs folder's lock (one job at a time), runs each
-``python -m training`` step as a child with its output in the job's log, keeps
-the job's state current and activates the candidate model when asked.
+The supervisor waits until every job submitted before its own has ended
+(first in, first out), then runs each ``python -m training`` step as a child
+with its output in the job's log, keeps the job's state current and
+activates the candidate model when asked and still the newest request. A
+child is killed by the kernel if its supervisor dies (``PR_SET_PDEATHSIG``),
+so nothing of a job outlives it; SIGTERM (Cancel) ends the job as cancelled.
 """
 
+import ctypes
+import ctypes.util
 import fcntl
 import os
 import signal
@@ -19,44 +24,62 @@ from . import store
 
 POLL_SECONDS = 0.3
 LOG_TAIL_LINES = 20
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class Cancelled(Exception):
-    """The job's session was sent SIGTERM."""
+    """The job's process group was sent SIGTERM."""
 
 
 def supervise(folder, job_id):
-    """Run a queued job to the end, recording how it ended in its state file."""
-    job = store.load(folder, job_id)
-    job["pid"] = os.getpid()
-    store.save(folder, job)
+    """Wait for the job's turn, run it, and record how it ended in its state file."""
     signal.signal(signal.SIGTERM, _raise_cancelled)
-    with open(os.path.join(folder, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        job.update(status="running", started_at=store.now())
-        store.save(folder, job)
-        started = time.monotonic()
-        try:
-            _run_steps(folder, job)
-            if job["activate_when_done"]:
-                activation.activate(job["active"], job["candidate"])
-                job["activated"] = True
-            job.update(status="succeeded", progress={"fraction": 1.0, "message": "done"})
-        except Cancelled:
-            job.update(status="failed", error="cancelled")
-        except Exception as e:  # the job's state must say why it stopped, whatever it was
-            job.update(status="failed", error=str(e) or type(e).__name__)
-        finally:
-            job.update(
-                finished_at=store.now(),
-                seconds=round(time.monotonic() - started, 2),
-                log_tail=log_tail(store.job_paths(folder, job_id).log),
-            )
+    job = store.read(folder, job_id)
+    job["pid"] = os.getpid()
+    started = time.monotonic()
+    try:
+        with open(os.path.join(folder, ".lock"), "w") as lock:
+            _wait_for_turn(folder, job, lock)
+            job.update(status="running", started_at=store.now())
             store.save(folder, job)
+            started = time.monotonic()
+            _run_steps(folder, job)
+            job.update(status="succeeded", progress={"fraction": 1.0, "message": "done"})
+            if job["activate_when_done"]:
+                _activate(job)
+    except Cancelled:
+        job.update(status="cancelled", progress={**job["progress"], "message": "cancelled"})
+    except Exception as e:  # the job's state must say why it stopped, whatever it was
+        job.update(status="failed", error=str(e) or type(e).__name__)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the end is being recorded
+        job.update(
+            finished_at=store.now(),
+            seconds=round(time.monotonic() - started, 2) if job["started_at"] else None,
+            log_tail=log_tail(store.job_paths(folder, job_id).log),
+        )
+        store.save(folder, job)
 
 
 def _raise_cancelled(signum, frame):
     raise Cancelled()
+
+
+def _wait_for_turn(folder, job, lock):
+    """Return holding ``lock`` once every job submitted earlier has ended."""
+    while not store.first_in_line(folder, job):
+        time.sleep(POLL_SECONDS)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # the job before may still be recording its end
+
+
+def _activate(job):
+    """Activate the candidate unless a newer activation happened since the job was submitted."""
+    try:
+        activation.activate(job["active"], job["candidate"], ticket=job.get("ticket"))
+    except activation.Superseded as e:
+        job["progress"]["message"] = f"done; not activated: {e}"
+    else:
+        job["activated"] = True
 
 
 def _run_steps(folder, job):
@@ -71,6 +94,7 @@ def _run_steps(folder, job):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                preexec_fn=_die_with(os.getpid()),
             )
         job["child_pid"] = child.pid
         try:
@@ -84,6 +108,22 @@ def _run_steps(folder, job):
         if child.returncode != 0:
             raise RuntimeError(_failure(child.returncode, paths.log))
     job["child_pid"] = None
+
+
+def _die_with(parent_pid):
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when ``parent_pid`` dies.
+
+    libc is loaded here, before the fork; the child only calls ``prctl``. If
+    the parent died before that call, the child exits at once.
+    """
+    prctl = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl
+
+    def set_death_signal():
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+    return set_death_signal
 
 
 def _update_progress(folder, job, index, argv):

@@ -1,0 +1,77 @@
+"""The model artifact: a round trip, and every unusable content refused with one line."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import write_artifact
+
+from training.artifact import KEYS, load_model
+from training.errors import BadInput
+from webapp.admin import activation
+
+
+@pytest.fixture
+def good(tmp_path):
+    """A valid 3-model artifact and its arrays (as ``numpy.load`` gives them)."""
+    path = str(tmp_path / "good.npz")
+    likes = np.array([[1, 1, 0], [0, 1, 1]], dtype=np.float32)  # 2 users x 3 models
+    write_artifact(path, np.eye(3, 2, dtype=np.float32), ["a", "b", "c"], list("ABC"), likes)
+    with np.load(path) as z:
+        return path, {k: z[k] for k in KEYS}
+
+
+def write_with(tmp_path, arrays, **replace):
+    path = str(tmp_path / "bad.npz")
+    np.savez(path, **{**arrays, **replace})
+    return path
+
+
+def test_a_good_artifact_loads(good):
+    path, _ = good
+    model = load_model(path)
+    assert model.mids.tolist() == ["a", "b", "c"] and model.model_users.shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "replace, reason",
+    [
+        ({"meta": np.array("[1, 2]")}, "meta is not a JSON object"),
+        ({"meta": np.array("{not json")}, "meta is not JSON"),
+        ({"item_factors": np.array([[1, 0], [np.nan, 0], [0, 1]], "f4")}, "NaN or infinite"),
+        ({"item_factors": np.array([[1, 0], [np.inf, 0], [0, 1]], "f4")}, "NaN or infinite"),
+        ({"item_factors": np.zeros((3, 0), "f4")}, "no models or no factors"),
+        ({"mids": np.array(["a", "b", "a"])}, "mid 'a' appears more than once"),
+        ({"mids": np.array(["a", "", "c"])}, "model 1: empty mid"),
+        ({"mids": np.array(["a", "..", "c"])}, "model 1: mid '..' cannot be a URL path segment"),
+        ({"mids": np.array(["a", ".", "c"])}, "model 1: mid '.' cannot be a URL path segment"),
+        ({"mids": np.array(["a", "b/c", "c"])}, "model 1: mid 'b/c' cannot be a URL path segment"),
+        ({"mids": np.array([1, 2, 3])}, "mids is a 1-d int64 array"),
+        ({"likes_indices": np.array([0, 0, 1, 2])}, "likes_indices out of range (users: 2)"),
+        ({"likes_indices": np.array([0, -1, 1, 1])}, "likes_indices out of range"),
+        ({"likes_indptr": np.array([0, 3, 2, 4])}, "likes_indptr is not a non-decreasing"),
+    ],
+)
+def test_unusable_content_is_one_line_naming_the_file(tmp_path, good, replace, reason):
+    _, arrays = good
+    path = write_with(tmp_path, arrays, **replace)
+    with pytest.raises(BadInput) as error:
+        load_model(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and reason in message and "\n" not in message
+
+
+def test_activation_refuses_a_bad_candidate_and_keeps_the_active_model(tmp_path, good):
+    active_path, arrays = good
+    before = open(active_path, "rb").read()
+    meta = json.loads(str(arrays["meta"]))
+    candidate = write_with(
+        tmp_path,
+        arrays,
+        item_factors=np.full((3, 2), np.nan, "f4"),
+        meta=np.array(json.dumps(meta)),
+    )
+    with pytest.raises(BadInput, match="NaN or infinite"):
+        activation.activate(active_path, candidate)
+    assert open(active_path, "rb").read() == before
+    assert not activation.can_roll_back(active_path)
