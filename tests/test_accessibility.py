@@ -196,8 +196,8 @@ def start_tuning_by_keyboard(page, url):
 
 
 def wait_for_the_job_to_finish(page, url):
-    page.wait_for_function(
-        "document.querySelector('[data-running=false]')"
+    page.wait_for_function(  # a function, not an expression string: the CSP forbids eval
+        "() => document.querySelector('[data-running=false]')"
         " && document.getElementById('job-status').textContent === 'succeeded'",
         timeout=180_000,
     )
