@@ -8,6 +8,7 @@ import math
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, RadioField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from training.params import DEFAULT_ITERATIONS, Params
@@ -29,8 +30,8 @@ class RetrainForm(FlaskForm):
     mode = RadioField(
         "Parameters",
         choices=[
-            ("tune", "Tune first (small grid search, then fit the best)"),
-            ("params", "These parameters:"),
+            SelectChoice("tune", "Tune first (small grid search, then fit the best)"),
+            SelectChoice("params", "These parameters:"),
         ],
         default="tune",
     )
