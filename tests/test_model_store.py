@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from conftest import write_artifact
 
 from training.likes import file_sha256
@@ -55,6 +56,7 @@ def test_without_a_model_api_and_pages_answer_503(make_app, tmp_path):
     assert page.status_code == 503 and b"No model yet" in page.data
 
 
+@pytest.mark.slow
 def test_a_web_worker_never_loads_implicit(demo_model, tmp_path):
     # A fresh interpreter: this one has implicit loaded by the training fixtures.
     script = (
