@@ -115,8 +115,10 @@ def _fit_parser(sub):
                    help=f"default {defaults.regularization}")
     p.add_argument("--alpha", type=non_negative_float, default=None, help=f"default {defaults.alpha:g}")
     p.add_argument("--iterations", type=positive_int, default=None, help="default 22")
-    p.add_argument("--engine", choices=["implicit"], default="implicit",
-                   help="ALS implementation (only implicit is available)")
+    p.add_argument("--engine", choices=["implicit", "spark"], default="implicit",
+                   help="ALS implementation: implicit (one machine) or Spark MLlib")
+    p.add_argument("--spark-master", default="local[*]", metavar="URL",
+                   help="with --engine spark: local[*], spark://host:7077, yarn, ...")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_run_fit)
 
@@ -147,6 +149,14 @@ def _best_of_search(path):
 
 def _run_fit(args):
     params, iterations, extra = fit_settings(args)
+    fit = _fit_spark if args.engine == "spark" else _fit_implicit
+    seconds = fit(args, params, iterations, extra)
+    print(f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
+          f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s")
+    print(f"Wrote {args.out}")
+
+
+def _fit_implicit(args, params, iterations, extra):
     prepared = load_prepared(args)
     started = time.perf_counter()
     if sys.stderr.isatty():
@@ -158,9 +168,31 @@ def _run_fit(args):
     dataset = dataset_summary(args.likes, prepared)
     meta = artifact.build_meta(params, iterations, dataset, fit_seconds=round(seconds, 3), **extra)
     artifact.save_model(args.out, model.item_factors, prepared.mids, prepared.names, prepared.likes, meta)
-    print(f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
-          f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s")
-    print(f"Wrote {args.out}")
+    return seconds
+
+
+def _fit_spark(args, params, iterations, extra):
+    try:
+        from .spark import engine, session
+    except ImportError as e:
+        raise BadInput(f"--engine spark needs pyspark ({e}): "
+                       "pip install -r requirements-spark.txt") from None
+    spark = session.get_session(args.spark_master)
+    prepared = engine.prepare(spark, args.likes, args.min_user_likes, args.min_model_likes,
+                              args.skip_bad_rows)
+    if prepared.skipped_rows:
+        print(f"Skipped bad rows: {prepared.skipped_rows}")
+    for line in prepared.report():
+        print(line)
+    started = time.perf_counter()
+    factors = engine.fit_als(prepared.ratings, prepared.users, len(prepared.mids), params,
+                             iterations, args.seed)
+    seconds = time.perf_counter() - started
+    meta = artifact.build_meta(params, iterations, engine.dataset(args.likes, prepared),
+                               fit_seconds=round(seconds, 3), **engine.meta_extras(spark), **extra)
+    artifact.save_model(args.out, factors.item_factors, prepared.mids, prepared.names,
+                        engine.likes_matrix(prepared), meta)
+    return seconds
 
 
 def _search_parser(sub):
