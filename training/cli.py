@@ -82,7 +82,7 @@ def _demo_parser(sub):
 
 def _run_demo(args):
     result = demo.write_demo(args.out, args.seed, args.users, args.models)
-    print(f"Wrote {len(result.rows)} likes of {args.users} users on {args.models} models to {args.out}")
+    print(f"Wrote {len(result.model)} likes of {args.users} users on {args.models} models to {args.out}")
 
 
 def _fetch_parser(sub):

@@ -92,12 +92,13 @@ def prepare(spark, path, min_user_likes=5, min_model_likes=5, skip_bad_rows=Fals
     if kept.isEmpty():
         raise BadInput(f"{path}: no likes left after thresholding "
                        f"(min {min_user_likes} per user, {min_model_likes} per model)")
-    users, models = _index(spark, kept, "uid"), _index(spark, kept, "mid")
+    users, models = _index(spark, pairs, kept, "uid"), _index(spark, pairs, kept, "mid")
     ratings = (kept.join(users, "uid").join(models, "mid")
                .select(F.col("uid_index").cast("int").alias("user"),
                        F.col("mid_index").cast("int").alias("model"),
                        F.col("count").cast("float").alias("count"))
                .persist(StorageLevel.MEMORY_AND_DISK))
+    ratings.count()  # cached now, so fitting times ALS alone
     catalogue = models.join(names, "mid").orderBy("mid_index").select("mid", "name").toArrow()
     after = _summary(kept)
     return SparkPrepared(
@@ -131,9 +132,12 @@ def _frequent(likes, key, minimum):
     return likes.groupBy(key).count().where(F.col("count") >= minimum).select(key)
 
 
-def _index(spark, likes, key):
-    """``key`` and ``key_index`` (0-based, in order of first appearance) of each distinct ``key``."""
-    firsts = likes.groupBy(key).agg(F.min("pos").alias("first")).orderBy("first").select(key)
+def _index(spark, pairs, kept, key):
+    """``key`` and ``key_index`` of each ``key`` in ``kept``: 0-based, in order of first
+    appearance among all ``pairs`` (before thresholding, as the default engine numbers them)."""
+    firsts = (pairs.groupBy(key).agg(F.min("pos").alias("first"))
+              .join(kept.select(key).distinct(), key, "left_semi")
+              .orderBy("first").select(key))
     numbered = firsts.rdd.zipWithIndex().map(lambda pair: (pair[0][0], pair[1]))
     schema = T.StructType([T.StructField(key, T.StringType()),
                            T.StructField(f"{key}_index", T.LongType())])

@@ -11,6 +11,9 @@ from pyspark.sql import SparkSession
 # Local mode runs executors inside the driver JVM, whose default heap (1 GB)
 # is too small past a few million likes; SPARK_DRIVER_MEMORY overrides it.
 LOCAL_DRIVER_MEMORY = "4g"
+# Spark's default of 200 shuffle partitions is for clusters; on a few local cores
+# their per-task overhead dominates at the sizes one machine holds.
+LOCAL_SHUFFLE_PARTITIONS = "8"
 
 
 def is_local(master):
@@ -32,7 +35,8 @@ def get_session(master, app_name="sketchrec-fit"):
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.ui.showConsoleProgress", "false"))
     if is_local(master):
-        builder = builder.config("spark.ui.enabled", "false")
+        builder = (builder.config("spark.ui.enabled", "false")
+                   .config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS))
         if "SPARK_DRIVER_MEMORY" not in os.environ:
             builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
