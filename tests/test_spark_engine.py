@@ -61,16 +61,25 @@ def test_prepare_matches_the_default_engine(demo, demo_prepared):
     assert (likes != expected.likes).nnz == 0
 
 
-def test_artifact_loads_and_neighbours_share_the_planted_group(tmp_path, spark, demo,
-                                                               demo_prepared):
+def test_artifact_loads_and_neighbours_share_the_planted_group(
+    tmp_path, spark, demo, demo_prepared
+):
     path, generated = demo
-    factors = spark_engine.fit_als(demo_prepared.ratings, demo_prepared.users,
-                                   len(demo_prepared.mids), PARAMS, iterations=15)
-    meta = artifact.build_meta(PARAMS, 15, spark_engine.dataset(path, demo_prepared),
-                               **spark_engine.meta_extras(spark))
+    factors = spark_engine.fit_als(
+        demo_prepared.ratings, demo_prepared.users, len(demo_prepared.mids), PARAMS, iterations=15
+    )
+    meta = artifact.build_meta(
+        PARAMS, 15, spark_engine.dataset(path, demo_prepared), **spark_engine.meta_extras(spark)
+    )
     out = str(tmp_path / "model.npz")
-    artifact.save_model(out, factors.item_factors, demo_prepared.mids, demo_prepared.names,
-                        spark_engine.likes_matrix(demo_prepared), meta)
+    artifact.save_model(
+        out,
+        factors.item_factors,
+        demo_prepared.mids,
+        demo_prepared.names,
+        spark_engine.likes_matrix(demo_prepared),
+        meta,
+    )
     model = artifact.load_model(out)
     assert model.meta["engine"] == "spark" and model.meta["spark"]["master"] == "local[2]"
     assert "ALS-WR" in model.meta["spark"]["regularization"]
@@ -87,6 +96,7 @@ def test_artifact_loads_and_neighbours_share_the_planted_group(tmp_path, spark, 
 
 def artifact_sha(path):
     from training.likes import file_sha256
+
     return file_sha256(path)
 
 
@@ -126,6 +136,7 @@ def read_rows_of(path):
     import csv
 
     from training.likes import Dialect
+
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.reader(f, Dialect))[1:]
 
@@ -177,8 +188,20 @@ def test_skip_bad_rows_counts_them(tmp_path, spark):
 
 def test_cli_fit_writes_an_artifact_the_web_app_serves(tmp_path, small_likes, make_app):
     out = tmp_path / "spark.npz"
-    result = run("fit", small_likes, "--engine", "spark", "--spark-master", "local[2]",
-                 "--out", out, "--factors", 16, "--iterations", 5)
+    result = run(
+        "fit",
+        small_likes,
+        "--engine",
+        "spark",
+        "--spark-master",
+        "local[2]",
+        "--out",
+        out,
+        "--factors",
+        16,
+        "--iterations",
+        5,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:9] == run("prepare", small_likes).stdout.splitlines()
     assert result.stderr == ""
@@ -193,8 +216,9 @@ def test_cli_fit_writes_an_artifact_the_web_app_serves(tmp_path, small_likes, ma
 def test_cli_bad_input_is_one_line_and_status_2(tmp_path):
     path = tmp_path / "likes.psv"
     path.write_bytes(b"modelname|mid|uid\na|m|u\nb||u\n")
-    result = run("fit", path, "--engine", "spark", "--spark-master", "local[1]",
-                 "--out", tmp_path / "m.npz")
+    result = run(
+        "fit", path, "--engine", "spark", "--spark-master", "local[1]", "--out", tmp_path / "m.npz"
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr == f"error: {path}:3: empty mid\n"

@@ -31,8 +31,10 @@ from ..errors import BadInput
 from ..prepare import Summary, dataset_summary, report_lines
 from .read import first_bad_row, read_rows
 
-REGULARIZATION = ("ALS-WR: Spark multiplies regParam by each user's and each model's "
-                  "number of likes; passed through as is")
+REGULARIZATION = (
+    "ALS-WR: Spark multiplies regParam by each user's and each model's "
+    "number of likes; passed through as is"
+)
 
 
 @dataclass
@@ -67,7 +69,7 @@ class Factors:
 
 
 def prepare(spark, path, min_user_likes=5, min_model_likes=5, skip_bad_rows=False):
-    """Read, deduplicate and threshold the likes at ``path`` in Spark; return :class:`SparkPrepared`.
+    """Read, deduplicate and threshold the likes at ``path`` in Spark: :class:`SparkPrepared`.
 
     Raises :class:`training.errors.BadInput` as the default engine does: the
     first bad row as ``path:line: reason`` (unless ``skip_bad_rows``), or no
@@ -80,32 +82,47 @@ def prepare(spark, path, min_user_likes=5, min_model_likes=5, skip_bad_rows=Fals
     else:
         first_bad_row(spark, path, rows)
     good = rows.where(F.col("reason").isNull()).select(
-        "mid", "uid", "name", "count", F.struct("file", "block", "idx").alias("pos"))
-    pairs = (good.groupBy("uid", "mid")
-             .agg(F.min_by("count", "pos").alias("count"), F.min("pos").alias("pos"))
-             .localCheckpoint())
+        "mid", "uid", "name", "count", F.struct("file", "block", "idx").alias("pos")
+    )
+    pairs = (
+        good.groupBy("uid", "mid")
+        .agg(F.min_by("count", "pos").alias("count"), F.min("pos").alias("pos"))
+        .localCheckpoint()
+    )
     names = good.groupBy("mid").agg(F.min_by("name", "pos").alias("name")).localCheckpoint()
     good_rows = good.count()
     rows.unpersist()
     before = _summary(pairs)
     kept = _threshold(pairs, min_user_likes, min_model_likes)
     if kept.isEmpty():
-        raise BadInput(f"{path}: no likes left after thresholding "
-                       f"(min {min_user_likes} per user, {min_model_likes} per model)")
+        raise BadInput(
+            f"{path}: no likes left after thresholding "
+            f"(min {min_user_likes} per user, {min_model_likes} per model)"
+        )
     users, models = _index(spark, pairs, kept, "uid"), _index(spark, pairs, kept, "mid")
-    ratings = (kept.join(users, "uid").join(models, "mid")
-               .select(F.col("uid_index").cast("int").alias("user"),
-                       F.col("mid_index").cast("int").alias("model"),
-                       F.col("count").cast("float").alias("count"))
-               .persist(StorageLevel.MEMORY_AND_DISK))
+    ratings = (
+        kept.join(users, "uid")
+        .join(models, "mid")
+        .select(
+            F.col("uid_index").cast("int").alias("user"),
+            F.col("mid_index").cast("int").alias("model"),
+            F.col("count").cast("float").alias("count"),
+        )
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
     ratings.count()  # cached now, so fitting times ALS alone
     catalogue = models.join(names, "mid").orderBy("mid_index").select("mid", "name").toArrow()
     after = _summary(kept)
     return SparkPrepared(
-        ratings=ratings, users=after.users,
+        ratings=ratings,
+        users=after.users,
         mids=np.asarray(catalogue["mid"].to_pylist(), dtype=str),
         names=np.asarray(catalogue["name"].to_pylist(), dtype=str),
-        duplicates=good_rows - before.likes, before=before, after=after, skipped_rows=skipped)
+        duplicates=good_rows - before.likes,
+        before=before,
+        after=after,
+        skipped_rows=skipped,
+    )
 
 
 def _summary(pairs):
@@ -121,7 +138,9 @@ def _threshold(pairs, min_user_likes, min_model_likes):
     kept, size = pairs, pairs.count()
     while True:
         kept = kept.join(_frequent(kept, "uid", min_user_likes), "uid", "left_semi")
-        kept = kept.join(_frequent(kept, "mid", min_model_likes), "mid", "left_semi").localCheckpoint()
+        kept = kept.join(
+            _frequent(kept, "mid", min_model_likes), "mid", "left_semi"
+        ).localCheckpoint()
         now = kept.count()
         if now == size:
             return kept
@@ -135,27 +154,42 @@ def _frequent(likes, key, minimum):
 def _index(spark, pairs, kept, key):
     """``key`` and ``key_index`` of each ``key`` in ``kept``: 0-based, in order of first
     appearance among all ``pairs`` (before thresholding, as the default engine numbers them)."""
-    firsts = (pairs.groupBy(key).agg(F.min("pos").alias("first"))
-              .join(kept.select(key).distinct(), key, "left_semi")
-              .orderBy("first").select(key))
+    firsts = (
+        pairs.groupBy(key)
+        .agg(F.min("pos").alias("first"))
+        .join(kept.select(key).distinct(), key, "left_semi")
+        .orderBy("first")
+        .select(key)
+    )
     numbered = firsts.rdd.zipWithIndex().map(lambda pair: (pair[0][0], pair[1]))
-    schema = T.StructType([T.StructField(key, T.StringType()),
-                           T.StructField(f"{key}_index", T.LongType())])
+    schema = T.StructType(
+        [T.StructField(key, T.StringType()), T.StructField(f"{key}_index", T.LongType())]
+    )
     return spark.createDataFrame(numbered, schema).localCheckpoint()
 
 
 def fit_als(ratings, users, models, params, iterations, seed=0):
-    """Fit implicit ALS on ``ratings`` (``user``, ``model``, ``count`` d_ui); return :class:`Factors`.
+    """Fit implicit ALS on ``ratings`` (``user``, ``model``, ``count`` d_ui): :class:`Factors`.
 
     ``users`` and ``models`` size the factor matrices; a user or model without
     ratings keeps zero factors.
     """
-    als = ALS(rank=params.factors, maxIter=iterations, regParam=params.regularization,
-              alpha=params.alpha, implicitPrefs=True, seed=seed,
-              userCol="user", itemCol="model", ratingCol="count")
+    als = ALS(
+        rank=params.factors,
+        maxIter=iterations,
+        regParam=params.regularization,
+        alpha=params.alpha,
+        implicitPrefs=True,
+        seed=seed,
+        userCol="user",
+        itemCol="model",
+        ratingCol="count",
+    )
     model = als.fit(ratings)
-    return Factors(user_factors=_factors(model.userFactors, users, params.factors),
-                   item_factors=_factors(model.itemFactors, models, params.factors))
+    return Factors(
+        user_factors=_factors(model.userFactors, users, params.factors),
+        item_factors=_factors(model.itemFactors, models, params.factors),
+    )
 
 
 def _factors(frame, rows, rank):
@@ -171,9 +205,15 @@ def _factors(frame, rows, rank):
 def ratings_frame(spark, likes):
     """A users x models likes CSR (d_ui) as a ``ratings`` DataFrame for :func:`fit_als`."""
     coo = sp.coo_matrix(likes)
-    return spark.createDataFrame(pa.table({"user": coo.row.astype(np.int32),
-                                           "model": coo.col.astype(np.int32),
-                                           "count": coo.data.astype(np.float32)}))
+    return spark.createDataFrame(
+        pa.table(
+            {
+                "user": coo.row.astype(np.int32),
+                "model": coo.col.astype(np.int32),
+                "count": coo.data.astype(np.float32),
+            }
+        )
+    )
 
 
 def likes_matrix(prepared):
@@ -185,7 +225,9 @@ def likes_matrix(prepared):
     table = prepared.ratings.toArrow()
     return sp.csr_matrix(
         (table["count"].to_numpy(), (table["user"].to_numpy(), table["model"].to_numpy())),
-        shape=(prepared.users, len(prepared.mids)), dtype=np.float32)
+        shape=(prepared.users, len(prepared.mids)),
+        dtype=np.float32,
+    )
 
 
 def dataset(path, prepared):
@@ -193,13 +235,23 @@ def dataset(path, prepared):
     local = path.removeprefix("file:")
     if urlparse(path).scheme in ("", "file") and os.path.isfile(local):
         return dataset_summary(local, prepared)
-    return {"path": path, "sha256": None, "users": prepared.after.users,
-            "models": prepared.after.models, "likes": prepared.after.likes,
-            "duplicates_dropped": prepared.duplicates}
+    return {
+        "path": path,
+        "sha256": None,
+        "users": prepared.after.users,
+        "models": prepared.after.models,
+        "likes": prepared.after.likes,
+        "duplicates_dropped": prepared.duplicates,
+    }
 
 
 def meta_extras(spark):
     """The meta's Spark entries: engine, Spark version, master and the regularization's scaling."""
-    return {"engine": "spark",
-            "spark": {"version": pyspark.__version__, "master": spark.sparkContext.master,
-                      "regularization": REGULARIZATION}}
+    return {
+        "engine": "spark",
+        "spark": {
+            "version": pyspark.__version__,
+            "master": spark.sparkContext.master,
+            "regularization": REGULARIZATION,
+        },
+    }

@@ -27,16 +27,18 @@ from pyspark.sql import types as T
 from ..errors import BadInput, BadRow
 from ..likes import HEADER, Dialect, _header, _parse
 
-ROWS = T.StructType([
-    T.StructField("mid", T.StringType()),
-    T.StructField("uid", T.StringType()),
-    T.StructField("name", T.StringType()),
-    T.StructField("count", T.DoubleType()),
-    T.StructField("file", T.StringType()),
-    T.StructField("block", T.LongType()),
-    T.StructField("idx", T.LongType()),
-    T.StructField("reason", T.StringType()),
-])
+ROWS = T.StructType(
+    [
+        T.StructField("mid", T.StringType()),
+        T.StructField("uid", T.StringType()),
+        T.StructField("name", T.StringType()),
+        T.StructField("count", T.DoubleType()),
+        T.StructField("file", T.StringType()),
+        T.StructField("block", T.LongType()),
+        T.StructField("idx", T.LongType()),
+        T.StructField("reason", T.StringType()),
+    ]
+)
 
 
 def read_rows(spark, path):
@@ -87,14 +89,17 @@ def _text_rows(spark, path):
             raise BadRow(_shown(path, file), 1, "not UTF-8 text")
         header = _header(csv.reader([line], Dialect), _shown(path, file))
         has_count[file] = len(header) == 4
-    return spark.createDataFrame(lines.rdd.mapPartitions(lambda rows: _parse_lines(rows, has_count)),
-                                 ROWS)
+    return spark.createDataFrame(
+        lines.rdd.mapPartitions(lambda rows: _parse_lines(rows, has_count)), ROWS
+    )
 
 
 def _lines(spark, path):
     return spark.read.text(path).select(
-        "value", F.col("_metadata.file_path").alias("file"),
-        F.col("_metadata.file_block_start").alias("block"))
+        "value",
+        F.col("_metadata.file_path").alias("file"),
+        F.col("_metadata.file_block_start").alias("block"),
+    )
 
 
 def _blocks(rows):
@@ -146,20 +151,31 @@ def _parquet_rows(spark, path):
     frame = spark.read.parquet(path)
     missing = [c for c in HEADER if c not in frame.columns]
     if missing:
-        raise BadInput(f"{path}: expected the columns modelname, mid, uid[, count], "
-                       f"missing {', '.join(missing)}")
+        raise BadInput(
+            f"{path}: expected the columns modelname, mid, uid[, count], "
+            f"missing {', '.join(missing)}"
+        )
     mid, uid = F.trim(F.col("mid").cast("string")), F.trim(F.col("uid").cast("string"))
     count = F.col("count").cast("double") if "count" in frame.columns else F.lit(1.0)
-    reason = (F.when(mid.isNull() | (mid == ""), F.lit("empty mid"))
-              .when(uid.isNull() | (uid == ""), F.lit("empty uid"))
-              .when(count.isNull() | F.isnan(count) | (count <= 0) | (count == float("inf")),
-                    F.concat(F.lit("count '"), count.cast("string"),
-                             F.lit("' is not a positive number"))))
+    reason = (
+        F.when(mid.isNull() | (mid == ""), F.lit("empty mid"))
+        .when(uid.isNull() | (uid == ""), F.lit("empty uid"))
+        .when(
+            count.isNull() | F.isnan(count) | (count <= 0) | (count == float("inf")),
+            F.concat(F.lit("count '"), count.cast("string"), F.lit("' is not a positive number")),
+        )
+    )
     # block -1 marks a row index rather than a line of text (Parquet has no header line).
-    return frame.select(mid.alias("mid"), uid.alias("uid"),
-                        F.col("modelname").cast("string").alias("name"), count.alias("count"),
-                        F.col("_metadata.file_path").alias("file"), F.lit(-1).cast("long").alias("block"),
-                        F.col("_metadata.row_index").alias("idx"), reason.alias("reason"))
+    return frame.select(
+        mid.alias("mid"),
+        uid.alias("uid"),
+        F.col("modelname").cast("string").alias("name"),
+        count.alias("count"),
+        F.col("_metadata.file_path").alias("file"),
+        F.lit(-1).cast("long").alias("block"),
+        F.col("_metadata.row_index").alias("idx"),
+        reason.alias("reason"),
+    )
 
 
 def _shown(path, file):

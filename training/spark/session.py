@@ -32,11 +32,15 @@ def get_session(master, app_name="sketchrec-fit"):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    builder = (SparkSession.builder.master(master).appName(app_name)
-               .config("spark.ui.showConsoleProgress", "false"))
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.ui.showConsoleProgress", "false")
+    )
     if is_local(master):
-        builder = (builder.config("spark.ui.enabled", "false")
-                   .config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS))
+        builder = builder.config("spark.ui.enabled", "false").config(
+            "spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS
+        )
         if "SPARK_DRIVER_MEMORY" not in os.environ:
             builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
