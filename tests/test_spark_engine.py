@@ -5,11 +5,14 @@ line numbers across blocks are exercised on small files.
 """
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from training_helpers import ROOT
 from training_helpers import run_training as run
 
 from training import artifact, wrmf
@@ -188,7 +191,7 @@ def test_skip_bad_rows_counts_them(tmp_path, spark):
 
 def test_cli_fit_writes_an_artifact_the_web_app_serves(tmp_path, small_likes, make_app):
     out = tmp_path / "spark.npz"
-    result = run(
+    result = run_spark(
         "fit",
         small_likes,
         "--engine",
@@ -216,10 +219,21 @@ def test_cli_fit_writes_an_artifact_the_web_app_serves(tmp_path, small_likes, ma
 def test_cli_bad_input_is_one_line_and_status_2(tmp_path):
     path = tmp_path / "likes.psv"
     path.write_bytes(b"modelname|mid|uid\na|m|u\nb||u\n")
-    result = run(
+    result = run_spark(
         "fit", path, "--engine", "spark", "--spark-master", "local[1]", "--out", tmp_path / "m.npz"
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr == f"error: {path}:3: empty mid\n"
     assert not (tmp_path / "m.npz").exists()
+
+
+def run_spark(*args):
+    """``python -m training ARGS`` in a subprocess, with time for a JVM start on a busy machine."""
+    return subprocess.run(
+        [sys.executable, "-m", "training", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
