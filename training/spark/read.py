@@ -143,7 +143,7 @@ def _csv_row(line):
 
 def _line_number(spark, file, block, idx):
     """1-based line in ``file`` of line ``idx`` of the block starting at byte ``block``."""
-    before = (_lines(spark, file).where(F.col("block") < block).count()) if block else 0
+    before = _lines(spark, file).where(F.col("block") < block).count() if block else 0
     return before + idx + 1
 
 
