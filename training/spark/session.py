@@ -1,5 +1,6 @@
 """A SparkSession for the command line: quiet on stderr, the training code shipped to workers."""
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -67,5 +68,7 @@ def _stderr_to(path):
 def _package_zip():
     """A zip of the ``training`` package in the temporary folder; returns its path."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    base = os.path.join(tempfile.mkdtemp(prefix="sketchrec-spark-"), "training")
+    folder = tempfile.mkdtemp(prefix="sketchrec-spark-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    base = os.path.join(folder, "training")
     return shutil.make_archive(base, "zip", os.path.dirname(package), "training")
