@@ -17,13 +17,13 @@ SMALL_GRID = Grid(factors=(20, 40), regularization=(0.1, 10.0), alpha=(10.0, 50.
 SMALL_EPOCHS = range(2, 12, 2)
 
 
-def run_training(*args):
-    """``python -m training ARGS`` in a subprocess from the repository root."""
+def run_training(*args, timeout=120):
+    """``python -m training ARGS`` in a subprocess; ``timeout`` in seconds."""
     return subprocess.run(
         [sys.executable, "-m", "training", *map(str, args)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
 
 

@@ -98,7 +98,7 @@ def _demo_parser(sub):
 def _run_demo(args):
     result = demo.write_demo(args.out, args.seed, args.users, args.models)
     print(
-        f"Wrote {len(result.rows)} likes of {args.users} users on {args.models} models "
+        f"Wrote {len(result.model)} likes of {args.users} users on {args.models} models "
         f"to {args.out}"
     )
 
@@ -126,6 +126,18 @@ def _fit_parser(sub):
     likes_arguments(p)
     p.add_argument("--out", required=True, metavar="MODEL.npz")
     fit_arguments(p)
+    p.add_argument(
+        "--engine",
+        choices=["implicit", "spark"],
+        default="implicit",
+        help="ALS implementation: implicit (one machine) or Spark MLlib",
+    )
+    p.add_argument(
+        "--spark-master",
+        default="local[*]",
+        metavar="URL",
+        help="with --engine spark: local[*], spark://host:7077, yarn, ...",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_run_fit)
 
@@ -188,6 +200,16 @@ def _best_of_search(path):
 
 def _run_fit(args):
     params, iterations, extra = fit_settings(args)
+    fit = _fit_spark if args.engine == "spark" else _fit_implicit
+    seconds = fit(args, params, iterations, extra)
+    print(
+        f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
+        f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s"
+    )
+    print(f"Wrote {args.out}")
+
+
+def _fit_implicit(args, params, iterations, extra):
     prepared = load_prepared(args)
     started = time.perf_counter()
     if sys.stderr.isatty():
@@ -201,11 +223,44 @@ def _run_fit(args):
     artifact.save_model(
         args.out, model.item_factors, prepared.mids, prepared.names, prepared.likes, meta
     )
-    print(
-        f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
-        f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s"
+    return seconds
+
+
+def _fit_spark(args, params, iterations, extra):
+    try:
+        from .spark import engine, session
+    except ImportError as e:
+        raise BadInput(f"--engine spark needs pyspark ({e}): pip install -e '.[spark]'") from None
+    spark = session.get_session(args.spark_master)
+    prepared = engine.prepare(
+        spark, args.likes, args.min_user_likes, args.min_model_likes, args.skip_bad_rows
     )
-    print(f"Wrote {args.out}")
+    if prepared.skipped_rows:
+        print(f"Skipped bad rows: {prepared.skipped_rows}")
+    for line in prepared.report():
+        print(line)
+    started = time.perf_counter()
+    factors = engine.fit_als(
+        prepared.ratings, prepared.users, len(prepared.mids), params, iterations, args.seed
+    )
+    seconds = time.perf_counter() - started
+    meta = artifact.build_meta(
+        params,
+        iterations,
+        engine.dataset(args.likes, prepared),
+        fit_seconds=round(seconds, 3),
+        **engine.meta_extras(spark),
+        **extra,
+    )
+    artifact.save_model(
+        args.out,
+        factors.item_factors,
+        prepared.mids,
+        prepared.names,
+        engine.likes_matrix(prepared),
+        meta,
+    )
+    return seconds
 
 
 def _search_parser(sub):

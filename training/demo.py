@@ -5,14 +5,20 @@ a favourite category, a second one, and a little random curiosity. Model
 popularity within a category and user activity are heavy-tailed, as on
 Sketchfab. A good recommender should find the categories again from the likes
 alone, which makes the demo a quality check as well as a showcase.
+
+Generation is vectorised and linear in the number of likes: all picks of a
+block of users are drawn at once, and a model is drawn from its category's
+popularity by one binary search in the cumulative weights of all categories.
 """
 
+import csv
+import io
 from dataclasses import dataclass
 
 import numpy as np
 
 from .atomic import atomic_path
-from .likes import write_likes
+from .likes import HEADER, Dialect
 
 GROUPS = {
     "characters": [
@@ -101,14 +107,35 @@ STYLES = [
 ]
 # Sketchfab names are user-written: some carry the quote char, the delimiter or markup.
 SUFFIXES = ["", "", "", "", "", "", " | Game-ready", " (free)", ' "WIP"', " v2\\final", " <3"]
+# A user's picks: favourite category, second category, any category.
+PICK_P = [0.9, 0.08, 0.02]
+# Users drawn at once: bounds the temporary arrays (about 100 picks a user at 1M models).
+BLOCK_USERS = 50_000
+# Rows written at once.
+WRITE_ROWS = 1 << 20
 
 
 @dataclass
 class Demo:
-    """Generated likes: ``rows`` of (name, mid, uid); ``group_of`` maps mid to category."""
+    """Generated likes, row ``r`` = (``names[model[r]]``, ``mids[model[r]]``, ``uids[user[r]]``).
 
-    rows: list
+    Rows are sorted by (mid, uid), with a few exact repeats; ``group_of`` maps mid to category.
+    """
+
+    mids: list
+    names: list
+    uids: list
+    model: np.ndarray
+    user: np.ndarray
     group_of: dict
+
+    @property
+    def rows(self):
+        """The rows as (name, mid, uid) tuples: for small demos (a list of every like)."""
+        return [
+            (self.names[m], self.mids[m], self.uids[u])
+            for m, u in zip(self.model.tolist(), self.user.tolist(), strict=True)
+        ]
 
 
 def generate(seed=0, users=3000, models=2000):
@@ -118,51 +145,134 @@ def generate(seed=0, users=3000, models=2000):
     default is about 60k likes and 15k x 25k is about 0.14% dense like the reference post.
     """
     rng = np.random.default_rng(seed)
-    names = list(GROUPS)
-    group = rng.integers(len(names), size=models)
-    mids = [rng.bytes(16).hex() for _ in range(models)]
-    model_names = [_name(rng, names[g], i) for i, g in enumerate(group)]
-    members = [np.flatnonzero(group == g) for g in range(len(names))]
-    weights = [_popularity(rng, len(m)) for m in members]
+    categories = list(GROUPS)
+    group = rng.integers(len(categories), size=models)
+    mids = _hex_ids(rng, models)
+    names = _names(rng, categories, group)
+    members, bounds = _members_by_popularity(rng, group, len(categories))
 
     mean_likes = 20 * (models / 2000) ** 0.25
     activity = 3 + rng.lognormal(np.log(mean_likes * 0.7), 0.9, size=users)
-    rows = []
-    for u in range(users):
-        uid = rng.bytes(16).hex()
-        first, second = rng.choice(len(names), size=2, replace=False)
-        n = int(min(activity[u], models // 4))
-        picks = rng.choice(3, size=n, p=[0.9, 0.08, 0.02])
-        liked = set()
-        for pick in picks:
-            g = first if pick == 0 else second if pick == 1 else rng.integers(len(names))
-            liked.add(int(members[g][rng.choice(len(members[g]), p=weights[g])]))
-        rows.extend((model_names[m], mids[m], uid) for m in liked)
+    likes_of = np.minimum(activity, models // 4).astype(np.int64)
+    uids = _hex_ids(rng, users)
+    keys = [
+        _block_keys(
+            rng,
+            start,
+            likes_of[start : start + BLOCK_USERS],
+            members,
+            bounds,
+            len(categories),
+            models,
+        )
+        for start in range(0, users, BLOCK_USERS)
+    ]
+    key = np.concatenate(keys)  # user * models + model, unique, one block of users after another
     # The real file has a few repeated rows; keep some so deduplication has work.
-    repeats = rng.choice(len(rows), size=len(rows) // 2000, replace=False)
-    rows.extend(rows[i] for i in repeats)
-    rows.sort(key=lambda r: (r[1], r[2]))
-    return Demo(rows=rows, group_of={mids[i]: names[g] for i, g in enumerate(group)})
+    key = np.concatenate([key, key[rng.choice(len(key), size=len(key) // 2000, replace=False)]])
+    user, model = np.divmod(key, models)
+    # Sorted by (mid, uid) as strings, like the reference post's file.
+    order = np.lexsort((_ranks(uids)[user], _ranks(mids)[model]))
+    return Demo(
+        mids=mids,
+        names=names,
+        uids=uids,
+        model=model[order],
+        user=user[order],
+        group_of={mid: categories[g] for mid, g in zip(mids, group.tolist(), strict=True)},
+    )
 
 
-def _name(rng, group, index):
-    noun = GROUPS[group][rng.integers(len(GROUPS[group]))]
-    style = STYLES[rng.integers(len(STYLES))]
-    suffix = SUFFIXES[rng.integers(len(SUFFIXES))]
-    name = f"{style} {noun} #{index}{suffix}"
-    return name[0].upper() + name[1:]
+def _hex_ids(rng, n):
+    """``n`` random 32-hex-digit ids (16 random bytes each)."""
+    text = rng.bytes(16 * n).hex()
+    return [text[i : i + 32] for i in range(0, 32 * n, 32)]
 
 
-def _popularity(rng, n):
-    """Heavy-tailed (Zipf-like) like probabilities of ``n`` models, shuffled."""
-    w = 1.0 / np.arange(1, n + 1) ** 0.8
-    rng.shuffle(w)
-    return w / w.sum()
+def _names(rng, categories, group):
+    """A Sketchfab-like name for each model: style, noun of its category, number, suffix."""
+    noun = rng.integers(8, size=len(group))
+    style = rng.integers(len(STYLES), size=len(group))
+    suffix = rng.integers(len(SUFFIXES), size=len(group))
+    names = []
+    for i, (g, n, s, x) in enumerate(
+        zip(group.tolist(), noun.tolist(), style.tolist(), suffix.tolist(), strict=True)
+    ):
+        name = f"{STYLES[s]} {GROUPS[categories[g]][n]} #{i}{SUFFIXES[x]}"
+        names.append(name[0].upper() + name[1:])
+    return names
+
+
+def _members_by_popularity(rng, group, categories):
+    """``(members, bounds)``: model indices sorted by category, and ``bounds`` float64.
+
+    ``bounds[j]`` is ``g + `` the cumulative popularity of ``members[j]`` within its
+    category ``g`` (Zipf-like weights, shuffled), so the model drawn for category
+    ``g`` and a uniform ``u`` is ``members[searchsorted(bounds, g + u, "right")]``.
+    """
+    members = np.argsort(group, kind="stable")
+    sizes = np.bincount(group, minlength=categories)
+    bounds = np.empty(len(group))
+    start = 0
+    for g, size in enumerate(sizes.tolist()):
+        w = 1.0 / np.arange(1, size + 1) ** 0.8
+        rng.shuffle(w)
+        cumulative = np.cumsum(w / w.sum())
+        cumulative[-1] = 1.0
+        bounds[start : start + size] = g + cumulative
+        start += size
+    return members, bounds
+
+
+def _block_keys(rng, first_user, likes_of, members, bounds, categories, models):
+    """Distinct ``user * models + model`` keys of a block of users (picks with repeats removed)."""
+    n = len(likes_of)
+    first = rng.integers(categories, size=n)
+    second = (first + 1 + rng.integers(categories - 1, size=n)) % categories
+    owner = np.repeat(np.arange(n), likes_of)
+    kind = rng.choice(3, size=len(owner), p=PICK_P)
+    anywhere = rng.integers(categories, size=len(owner))
+    category = np.where(kind == 0, first[owner], np.where(kind == 1, second[owner], anywhere))
+    position = np.searchsorted(bounds, category + rng.random(len(owner)), side="right")
+    model = members[np.minimum(position, len(members) - 1)]
+    return np.unique((first_user + owner) * np.int64(models) + model)
+
+
+def _ranks(ids):
+    """Rank of each id in string order (int64 [len(ids)])."""
+    ranks = np.empty(len(ids), dtype=np.int64)
+    ranks[np.argsort(np.array(ids))] = np.arange(len(ids))
+    return ranks
 
 
 def write_demo(path, seed=0, users=3000, models=2000):
     """Generate demo likes and write them to ``path`` atomically; return the :class:`Demo`."""
     demo = generate(seed, users, models)
-    with atomic_path(path) as tmp:
-        write_likes(tmp, demo.rows)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, Dialect).writerow(HEADER)
+        model_cells = _cells(
+            [(name, mid, "") for name, mid in zip(demo.names, demo.mids, strict=True)]
+        )
+        user_cells = [uid + "\n" for uid in demo.uids]
+        for start in range(0, len(demo.model), WRITE_ROWS):
+            stop = start + WRITE_ROWS
+            f.write(
+                "".join(
+                    [
+                        model_cells[m] + user_cells[u]
+                        for m, u in zip(
+                            demo.model[start:stop].tolist(),
+                            demo.user[start:stop].tolist(),
+                            strict=True,
+                        )
+                    ]
+                )
+            )
     return demo
+
+
+def _cells(rows):
+    """Each row in the reference post's dialect without its line end: ``name|mid|``, quoted."""
+    out = io.StringIO()
+    csv.writer(out, Dialect).writerows(rows)
+    return out.getvalue().split("\n")[:-1]

@@ -57,12 +57,18 @@ class Prepared:
 
     def report(self):
         """The reference post's printout, as lines."""
-        return (
-            [f"Duplicated rows: {self.duplicates}", "Starting likes info"]
-            + self.before.lines()
-            + ["Ending likes info"]
-            + self.after.lines()
-        )
+        return report_lines(self.duplicates, self.before, self.after)
+
+
+def report_lines(duplicates, before, after):
+    """The reference post's printout of duplicates and the :class:`Summary` before and after
+    thresholding."""
+    return (
+        [f"Duplicated rows: {duplicates}", "Starting likes info"]
+        + before.lines()
+        + ["Ending likes info"]
+        + after.lines()
+    )
 
 
 def drop_duplicates(user, model):
