@@ -15,6 +15,7 @@ after ``latency`` seconds (0 by default; 0.2 plays a healthy far-away API):
 - ``crlf``: 200 whose image URLs carry ``\\r\\nSet-Cookie: ...``;
 - ``nested``: 200 with JSON nested 100,000 lists deep;
 - ``bad-json``: 200 with a body that is not JSON;
+- ``vary``: ``ok`` with ``Vary: *`` (no stored answer would ever match it);
 - ``gzip``: 200 ``ok`` compressed with gzip although the client asked for identity.
 
 ``GET /images/<mid>/<width>.png`` is a real PNG of that width (16:9), so a
@@ -164,6 +165,8 @@ def _handler(fake):
                 self._send(200, json.dumps(body).encode())
             elif mode == "nested":
                 self._send(200, b"[" * NESTED_DEPTH + b"]" * NESTED_DEPTH)
+            elif mode == "vary":
+                self._send(200, json.dumps(fake.model_json(mid)).encode(), headers={"Vary": "*"})
             elif mode == "gzip":
                 body = gzip.compress(json.dumps(fake.model_json(mid)).encode())
                 self._send(200, body, headers={"Content-Encoding": "gzip"})

@@ -8,10 +8,13 @@ does.
 import logging
 import sqlite3
 import time
+from datetime import timedelta
 
 import pytest
+from requests_cache import SQLiteCache
 
 from webapp.thumbnails import sketchfab as sketchfab_module
+from webapp.thumbnails.thumbnail_cache import SERIALIZER
 
 SETTLE_SECONDS = 3.0
 
@@ -42,6 +45,28 @@ def wait_for_hits(sketchfab, count, seconds=SETTLE_SECONDS):
         time.sleep(0.01)
 
 
+def cached_answers(path):
+    """requests-cache's own view of the cache file at ``path``."""
+    return SQLiteCache(path, serializer=SERIALIZER)
+
+
+def only_answer(app):
+    """The one API answer in ``app``'s cache file."""
+    (answer,) = cached_answers(app.config["THUMBNAIL_CACHE"]).responses.values()
+    return answer
+
+
+def age_answers(app, days):
+    """Make every cached API answer ``days`` older, through requests-cache's own backend."""
+    answers = cached_answers(app.config["THUMBNAIL_CACHE"])
+    for key in list(answers.responses.keys()):
+        answer = answers.responses[key]
+        answer.created_at -= timedelta(days=days)
+        answer.expires -= timedelta(days=days)
+        answers.responses[key] = answer
+    answers.close()
+
+
 def end_the_back_off(app):
     """Make the API's hold end now, as if its time had passed."""
     with sqlite3.connect(app.config["THUMBNAIL_CACHE"]) as db:
@@ -66,23 +91,33 @@ def test_an_unknown_thumbnail_answers_a_short_lived_placeholder_at_once(
     assert is_placeholder(response) and max_age(response) == 5
 
 
-def test_second_lookup_comes_from_the_sqlite_cache(app, sketchfab, demo_model):
+def test_a_second_look_up_is_answered_from_requests_cache_sqlite_file(
+    make_app, sketchfab, demo_model
+):
     mid = demo_model.mids[1]
-    assert resolved(app.test_client(), mid).status_code == 302
-    assert sketchfab.hits == [mid]
-    # A new app (think: another worker) on the same file still needs no request.
-    fresh = app.test_client().get(f"/thumbnails/{mid}")
-    assert fresh.status_code == 302 and sketchfab.hits == [mid]
-    with sqlite3.connect(app.config["THUMBNAIL_CACHE"]) as db:
-        assert db.execute("SELECT count(*) FROM images").fetchone()[0] == 1
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
-def test_the_cache_survives_a_new_process_state(make_app, sketchfab, demo_model):
-    mid = demo_model.mids[2]
     assert resolved(make_app(demo_model.path).test_client(), mid).status_code == 302
-    again = make_app(demo_model.path).test_client().get(f"/thumbnails/{mid}")
-    assert again.status_code == 302 and sketchfab.hits == [mid]
+    assert sketchfab.hits == [mid]
+    path = make_app(demo_model.path).config["THUMBNAIL_CACHE"]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    answers = cached_answers(path)
+    assert [a.url for a in answers.responses.values()] == [f"{sketchfab.url}/models/{mid}"]
+    # A new app (think: another worker, or a restart) on the same file asks nobody.
+    fresh = make_app(demo_model.path).test_client().get(f"/thumbnails/{mid}")
+    assert fresh.status_code == 302 and sketchfab.hits == [mid]
+    # It was requests-cache's file that answered: without its entry, the API is asked again.
+    answers.responses.clear()
+    assert resolved(make_app(demo_model.path).test_client(), mid).status_code == 302
+    assert sketchfab.hits == [mid, mid]
+
+
+def test_an_answer_with_vary_is_still_read_from_the_cache(client, sketchfab, demo_model):
+    mid = demo_model.mids[2]
+    sketchfab.modes[mid] = "vary"  # "Vary: *" would send a cache-only read to the network
+    assert resolved(client, mid).status_code == 302
+    started = time.monotonic()
+    assert client.get(f"/thumbnails/{mid}").status_code == 302
+    assert time.monotonic() - started < 0.2 and sketchfab.hits == [mid]
 
 
 @pytest.mark.parametrize(
@@ -133,7 +168,7 @@ def test_a_failure_holds_further_calls(client, sketchfab, demo_model, mode):
     assert sketchfab.hits == [first]  # no call at all while the API is held
 
 
-def test_back_off_doubles_and_a_success_resets_it(app, sketchfab, demo_model):
+def test_back_off_doubles_and_a_success_resets_it(app, sketchfab, demo_model, settle):
     client = app.test_client()
     sketchfab.default = "500"
     db_path = app.config["THUMBNAIL_CACHE"]
@@ -149,6 +184,7 @@ def test_back_off_doubles_and_a_success_resets_it(app, sketchfab, demo_model):
     assert streaks == [(1, 10), (2, 20), (3, 40)]
     sketchfab.default = "ok"
     assert resolved(client, demo_model.mids[3]).status_code == 302
+    settle(app)  # requests-cache keeps the answer a moment before the look-up ends the streak
     with sqlite3.connect(db_path) as db:
         assert db.execute("SELECT streak FROM holds WHERE key = 'api'").fetchone() == (0,)
 
@@ -176,8 +212,7 @@ def test_a_crlf_image_url_is_never_cached(app, sketchfab, demo_model):
     for _ in range(3):
         response = resolved(client, mid)
         assert is_placeholder(response) and max_age(response) == 3600
-    with sqlite3.connect(app.config["THUMBNAIL_CACHE"]) as db:
-        assert db.execute("SELECT count(*) FROM images").fetchone()[0] == 0
+    assert len(cached_answers(app.config["THUMBNAIL_CACHE"]).responses) == 0
 
 
 def test_images_from_other_origins_are_refused(make_app, sketchfab, demo_model):
@@ -221,17 +256,42 @@ def test_after_a_429_no_request_until_retry_after(client, sketchfab, demo_model)
     assert sketchfab.hits == [cached, limited, other]
 
 
-def test_a_stale_image_is_shown_while_it_is_refreshed(app, sketchfab, demo_model):
+def test_a_stale_image_is_shown_while_the_api_fails(app, sketchfab, demo_model):
     mid = demo_model.mids[9]
     client = app.test_client()
     assert resolved(client, mid).status_code == 302
-    with sqlite3.connect(app.config["THUMBNAIL_CACHE"]) as db:
-        db.execute("UPDATE images SET fetched = fetched - 3 * 24 * 3600")  # three days old
+    age_answers(app, days=3)  # past expire_after (2 days), within stale_if_error (14 more)
     sketchfab.default = "500"
+    assert client.get(f"/thumbnails/{mid}").status_code == 302  # and a refresh is queued
+    wait_for_hits(sketchfab, 2)
+    settled = time.monotonic() + 0.3
+    while time.monotonic() < settled:  # the failed refresh neither deletes nor hides it
+        assert client.get(f"/thumbnails/{mid}").status_code == 302
+    assert sketchfab.hits == [mid, mid]  # held after the failure: no more calls
+    with sqlite3.connect(app.config["THUMBNAIL_CACHE"]) as db:
+        assert db.execute("SELECT streak FROM holds WHERE key = 'api'").fetchone() == (1,)
+
+
+def test_a_stale_image_is_refreshed_while_it_is_shown(client, sketchfab, demo_model):
+    mid = demo_model.mids[9]
+    assert resolved(client, mid).status_code == 302
+    age_answers(client.application, days=3)
     assert client.get(f"/thumbnails/{mid}").status_code == 302
     wait_for_hits(sketchfab, 2)
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while only_answer(client.application).is_expired:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     assert sketchfab.hits == [mid, mid]
-    assert client.get(f"/thumbnails/{mid}").status_code == 302
+
+
+def test_an_image_past_the_stale_window_is_not_shown(client, sketchfab, demo_model):
+    mid = demo_model.mids[9]
+    assert resolved(client, mid).status_code == 302
+    age_answers(client.application, days=17)  # 2 + 14 days and more
+    sketchfab.default = "500"
+    response = client.get(f"/thumbnails/{mid}")
+    assert is_placeholder(response) and max_age(response) == 5
 
 
 def test_offline_never_calls_the_api(make_app, sketchfab, demo_model):

@@ -1,13 +1,12 @@
 """Thumbnails: ``/thumbnails/<mid>`` redirects to the Sketchfab image, else a placeholder.
 
 - ``routes``: the route; never waits on the API, never a 5xx.
-- ``sketchfab``: the Sketchfab Data API client: cache first, look-ups in the background.
+- ``sketchfab``: the Sketchfab Data API client: requests-cache first, look-ups in the background.
 - ``resolver``: the few background threads that run look-ups.
-- ``upstream``: one bounded GET (overall deadline, size cap, no redirects).
+- ``upstream``: the transport under requests-cache (overall deadline, size cap, no gzip).
 - ``image_urls``: which image URL of a model JSON may become a redirect.
-- ``thumbnail_cache``: image URLs and API holds in SQLite, shared by all workers, self-healing.
-- ``placeholder``: generated SVG placeholders.
-"""
+- ``thumbnail_cache``: requests-cache's answers and our API holds in one SQLite file, self-healing.
+- ``placeholder``: generated SVG placeholders."""
 
 from flask import Blueprint
 

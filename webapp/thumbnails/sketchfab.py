@@ -1,12 +1,18 @@
 """The Sketchfab Data API client: which image is a model's thumbnail.
 
-Request threads only read the :class:`ThumbnailCache` and, for a model not yet
-known, queue a look-up on the process's :class:`Resolver` and answer "pending"
-at once. A look-up is one ``GET {API}/models/{mid}``, bounded by an overall
-deadline and a 1 MB body cap, never following a redirect. Its outcome:
+API answers are cached by requests-cache: a ``CachedSession`` on the
+:class:`ThumbnailCache` file keeps a 200 with a usable image, fresh for 2 days
+(``expire_after``), then still served for 14 more while it is refreshed or the
+API fails (``stale_if_error``). Its transport, :class:`~.upstream.BoundedAdapter`,
+reads every answer whole within an overall deadline and a 1 MB cap before
+requests-cache sees it.
 
-- a usable image: kept (fresh for 2 days, then served while a refresh runs, up
-  to 14 days);
+Request threads only read that cache and, for a model not yet known (or
+stale), queue a look-up on the process's :class:`Resolver` and answer
+"pending" at once. A look-up is one ``GET {API}/models/{mid}``, never
+following a redirect. Its outcome:
+
+- a usable image: kept by requests-cache;
 - a 404, or a model JSON without a usable image: the mid is held for a day, or
   an hour;
 - a 429 or 503: the whole API is held until its Retry-After;
@@ -24,22 +30,22 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote
 
-import requests
 from flask import current_app
-from requests.adapters import HTTPAdapter
+from requests_cache import CachedSession
 
-from . import upstream
 from .image_urls import parse_origins, usable_image
 from .resolver import Resolver
 from .thumbnail_cache import ThumbnailCache
+from .upstream import BoundedAdapter, Unanswered, json_body
 
 log = logging.getLogger(__name__)
 EXTENSION = "sketchrec.sketchfab"
 
-FRESH_FOR = 2 * 24 * 3600.0  # seconds an image URL is used without asking again
-STALE_FOR = 14 * 24 * 3600.0  # seconds it is still shown while the API cannot answer
+FRESH_FOR = timedelta(days=2)  # an answer is used without asking again
+STALE_FOR = timedelta(days=14)  # then still shown while it is refreshed or the API fails
 MISSING_FOR = 24 * 3600.0  # seconds a 404 is believed
 NO_IMAGE_FOR = 3600.0  # seconds a model JSON without a usable image is believed
 BACK_OFF_FIRST = 10.0  # seconds without calls after the first failure in a row
@@ -91,21 +97,22 @@ class SketchfabClient:
         self.offline = offline
         self._lock = threading.Lock()
         self._pid = None
-        self._cache = self._session = self._resolver = None
+        self._cache = self._resolver = None
 
     def thumbnail(self, mid):
         """The :class:`Lookup` of ``mid``'s thumbnail, from the cache: never waits on the API."""
         if self.offline:
             return OFFLINE
         cache, resolver = self._per_process()
-        known = cache.image(mid)
-        if known and known[1] < FRESH_FOR:
-            return Lookup(known[0], "found")
+        answer = cache.answer(self.model_url(mid))
+        image = answer is not None and self.image_of(answer)
+        if image and not answer.is_expired:
+            return Lookup(image, "found")
         if cache.held(f"missing:{mid}"):
             return MISSING
         queued = not cache.held("api") and resolver.submit(mid)
-        if known and known[1] < STALE_FOR:
-            return Lookup(known[0], "found")
+        if image:  # stale, being refreshed
+            return Lookup(image, "found")
         return PENDING if queued else FAILED
 
     def look_up(self, mid):
@@ -114,30 +121,45 @@ class SketchfabClient:
         if cache.held("api"):
             return  # a back-off began while this look-up waited in the queue
         try:
-            answer = upstream.get(
-                self._session,
-                f"{self.api_url}/models/{quote(mid, safe='')}",
-                self.timeout,
-                MAX_BODY,
-            )
-            if answer.status == 404:
+            response = cache.fetch(self.model_url(mid))
+            if response.status_code == 404:
                 cache.hold(f"missing:{mid}", MISSING_FOR)
                 return
-            if answer.status in (429, 503):
-                wait = retry_after(answer.headers.get("Retry-After"))
-                self._back_off(cache, f"answered {answer.status}", lambda streak: wait)
+            if response.status_code in (429, 503):
+                wait = retry_after(response.headers.get("Retry-After"))
+                self._back_off(cache, f"answered {response.status_code}", lambda streak: wait)
                 return
-            if answer.status != 200:
-                raise upstream.Unanswered(f"answered {answer.status}")
-            image = usable_image(answer.json(), self.image_origins)
-        except upstream.Unanswered as e:
+            if response.status_code != 200:
+                raise Unanswered(f"answered {response.status_code}")
+            image = self.image_of(response)
+        except Unanswered as e:
             self._back_off(cache, str(e), back_off_seconds)
             return
         cache.end_streak("api")
-        if image:
-            cache.remember(mid, image)
-        else:
+        if not image:  # requests-cache did not keep it (see worth_keeping)
             cache.hold(f"missing:{mid}", NO_IMAGE_FOR)
+
+    def model_url(self, mid):
+        """The API URL of model ``mid``."""
+        return f"{self.api_url}/models/{quote(mid, safe='')}"
+
+    def image_of(self, response):
+        """The chosen image URL of a model JSON ``response``, or None; Unanswered if not JSON."""
+        return usable_image(json_body(response), self.image_origins)
+
+    def worth_keeping(self, response):
+        """requests-cache's filter: a 200 is kept only with a usable image.
+
+        Other answers are never stored (``allowable_codes``), but requests-cache
+        also deletes what its filter refuses, so they must pass: a 500 or its
+        own "not cached" 504 must not delete a stale answer still worth showing.
+        """
+        if response.status_code != 200:
+            return True
+        try:
+            return self.image_of(response) is not None
+        except Unanswered:
+            return False
 
     def lookups_queued(self):
         """Look-ups waiting or running in this process (0 before the first)."""
@@ -159,12 +181,25 @@ class SketchfabClient:
     def _per_process(self):
         with self._lock:
             if self._pid != os.getpid():
-                self._cache = ThumbnailCache(self.cache_path)
-                self._session = requests.Session()
-                self._session.mount("http", HTTPAdapter(pool_maxsize=LOOKUP_THREADS))
+                self._cache = ThumbnailCache(self.cache_path, self._session())
                 self._resolver = Resolver(self.look_up, LOOKUP_THREADS, BACKLOG)
                 self._pid = os.getpid()
             return self._cache, self._resolver
+
+    def _session(self):
+        """A requests-cache session for the API (its backend is set by the ThumbnailCache)."""
+        session = CachedSession(
+            backend="memory",
+            expire_after=FRESH_FOR,
+            stale_if_error=STALE_FOR,
+            allowable_codes=(200,),
+            filter_fn=self.worth_keeping,
+        )
+        session.headers["Accept"] = "application/json"
+        adapter = BoundedAdapter(self.timeout, MAX_BODY, pool_maxsize=LOOKUP_THREADS)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
 
 
 def retry_after(value):

@@ -1,67 +1,68 @@
-"""One bounded GET of the Sketchfab API: an overall deadline, a body size cap, no redirects.
+"""Bounded API answers: a transport adapter with an overall deadline, a body size cap, no gzip.
 
 ``requests``' own timeout bounds each socket read, not the answer: an API that
 trickles a byte a second never times out, and ``response.content`` reads any
-size. Here the body is read a chunk at a time (``read1``: at most one socket
-read each), the socket's timeout is cut to what is left of the deadline before
-each read, and reading stops past the cap.
+size. :class:`BoundedAdapter` reads the body itself, a chunk at a time
+(``read1``: at most one socket read each), cuts the socket's timeout to what
+is left of the deadline before each read and stops past the cap. It runs
+inside ``requests``' ``send``, so whatever sits above it (requests-cache) only
+ever sees an answer read whole, or :class:`Unanswered`. Redirects are never
+followed here; the session is asked with ``allow_redirects=False``.
 """
 
 import json
 import time
-from dataclasses import dataclass
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 CHUNK = 64 * 1024  # bytes per read
 
 
-class Unanswered(Exception):
+class Unanswered(requests.RequestException):
     """No usable HTTP answer: unreachable, too slow, too large or not JSON (one-line reason)."""
 
 
-@dataclass(frozen=True)
-class Answer:
-    """An HTTP answer read whole: ``status``, ``headers`` and the ``body`` bytes."""
+class BoundedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose answers arrive whole within ``deadline`` seconds and ``max_bytes``.
 
-    status: int
-    headers: dict
-    body: bytes
-
-    def json(self):
-        """The body parsed as JSON; :class:`Unanswered` when it is not JSON (or absurdly deep)."""
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            raise Unanswered("a body that is not JSON") from None
-
-
-def get(session, url, deadline, max_bytes):
-    """GET ``url`` with ``session``, read whole within ``deadline`` seconds and ``max_bytes``.
-
-    Redirects are returned as they are (3xx), never followed. Raises
-    :class:`Unanswered` for connection errors, the deadline, the cap and
-    compressed bodies (a small gzip can expand past any cap).
+    ``send`` raises :class:`Unanswered` for connection errors, the deadline,
+    the cap and compressed bodies (a small gzip can expand past any cap);
+    otherwise its response has its body in ``content`` and its connection
+    back in the pool. Extra keywords go to ``HTTPAdapter``.
     """
-    until = time.monotonic() + deadline
-    try:
-        response = session.get(
-            url,
-            stream=True,
-            allow_redirects=False,
-            timeout=deadline,  # connecting, then waiting for the headers
-            headers={"Accept": "application/json", "Accept-Encoding": "identity"},
-        )
-    except requests.Timeout:
-        raise Unanswered(f"no answer within {deadline:g} s") from None
-    except requests.RequestException as e:
-        raise Unanswered(f"unreachable ({type(e).__name__})") from None
-    with response:
-        if response.headers.get("Content-Encoding", "identity").lower() != "identity":
-            raise Unanswered("a compressed body although identity was asked for")
-        body = read_body(response.raw, until, deadline, max_bytes)
-        return Answer(response.status_code, dict(response.headers), body)
+
+    def __init__(self, deadline, max_bytes, **kwargs):
+        super().__init__(**kwargs)
+        self.deadline = deadline
+        self.max_bytes = max_bytes
+
+    def send(self, request, **kwargs):
+        """Send ``request`` and read its answer whole (the caller's timeout and stream ignored)."""
+        until = time.monotonic() + self.deadline
+        request.headers["Accept-Encoding"] = "identity"
+        # The timeout bounds connecting, then waiting for the headers; reading is bounded below.
+        kwargs.update(stream=True, timeout=self.deadline)
+        try:
+            response = super().send(request, **kwargs)
+        except requests.Timeout:
+            raise Unanswered(f"no answer within {self.deadline:g} s") from None
+        except requests.RequestException as e:
+            raise Unanswered(f"unreachable ({type(e).__name__})") from None
+        try:
+            if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+                raise Unanswered("a compressed body although identity was asked for")
+            response._content = read_body(response.raw, until, self.deadline, self.max_bytes)
+        except Unanswered:
+            response.close()
+            raise
+        response._content_consumed = True
+        response.raw.release_conn()
+        # Every request we send carries the same headers, so Vary cannot change our answer;
+        # kept, it would send a cache-only read of requests-cache to the network on a mismatch.
+        response.headers.pop("Vary", None)
+        return response
 
 
 def read_body(raw, until, deadline, max_bytes):
@@ -85,3 +86,11 @@ def read_body(raw, until, deadline, max_bytes):
         body += chunk
         if len(body) > max_bytes:
             raise Unanswered(f"a body larger than {max_bytes} bytes")
+
+
+def json_body(response):
+    """``response``'s body parsed as JSON; :class:`Unanswered` when it is not JSON (or too deep)."""
+    try:
+        return json.loads(response.content)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise Unanswered("a body that is not JSON") from None
