@@ -1,8 +1,10 @@
-"""Precision at k and mean squared error of a factorization, without dense predictions.
+"""Precision at k, similar-list recall and mean squared error, without dense predictions.
 
-Scores are ``user_vectors @ item_vectors.T``. Both metrics are taken over
-given rows (the test users): p@k ranks models in small batches of users, and
-the MSE over every cell of those rows uses the closed form
+p@k scores ``user_vectors @ item_vectors.T``; similar-list recall (simk)
+scores each test user's query model against every model as the web app's
+similar list does. All are taken over given rows (the test users): p@k and
+simk rank models in small batches of users, and the MSE over every cell of
+those rows uses the closed form
 
     sum_ui (r_ui - x_u . y_i)^2
         = sum r_ui^2 - 2 sum_u x_u . (R Y)_u + trace((X^T X)(Y^T Y))
@@ -15,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
+from . import similarity
 from .top_k import padded_width, top_k
 
 # Users scored at once: at least 64 (64 x 25k float32 scores, 6 MB, stay in
@@ -54,17 +57,72 @@ def precision_at_k(user_vectors, item_vectors, train, test, k, batch=None, worke
         scores[liked] = -np.inf
         unliked_top = top_k(scores, k)
         unliked_scores = np.take_along_axis(scores, unliked_top, axis=1)
-        return (
+        return [
             _liked_in_top_k(liked[0], liked_scores, unliked_scores, k),
             _hits(unliked_top, _cells(test, start, stop), width),
-        )
+        ]
 
+    hits_train, hits_test = _batched(hits, user_vectors.shape[0], batch, workers)
+    return float(hits_train / (user_vectors.shape[0] * k)), float(
+        hits_test / (user_vectors.shape[0] * k)
+    )
+
+
+def similar_list_recall(
+    item_vectors, queries, train, test, k, exponents, batch=None, workers=WORKERS
+):
+    """``(simk train, simk test)``, each float64 [len(exponents)]: recall of similar lists.
+
+    ``item_vectors`` float [models, f]; ``queries`` int [users]: one model per
+    row of ``train``/``test`` (users x models CSR of liked models, same rows),
+    a model the user liked in ``train``. Each user's list ranks models by
+    ``s(q, j) = y_q . y_j / |y_j| ** exponent`` (1 is cosine, 0 the dot
+    product), for every exponent from one product of the unit query vectors
+    with the item vectors.
+
+    Test: the top ``k`` of the models not liked in ``train``; the user's test
+    likes among them, summed over users, over all test likes. Train: the top
+    ``k`` of every model but the query; the user's other train likes among
+    them over all train likes but the queries (a measure of fit, as train p@k
+    is). Zero vectors score 0. Batching and threads as :func:`precision_at_k`.
+    """
+    batch = batch or batch_users(item_vectors.shape[1])
+    train, test = _sorted(train), _sorted(test)
+    items = _padded(item_vectors, k)
+    models, width = item_vectors.shape[0], items.shape[0]
+    query_vectors = similarity.scaled(item_vectors[queries], similarity.COSINE)
+    norms = similarity.lengths(items)
+    weights = [similarity.length_weights(norms, exponent) for exponent in exponents]
+
+    def hits(start):
+        stop = min(start + batch, len(queries))
+        cosines = query_vectors[start:stop] @ items.T
+        liked = _cells(train, start, stop)
+        others = liked[1] != queries[start:stop][liked[0]]
+        test_cells, counts = _cells(test, start, stop), []
+        for w in weights:
+            scores = cosines * w
+            scores[:, models:] = -np.inf
+            liked_scores = scores[liked]
+            scores[liked] = -np.inf
+            unliked_top = top_k(scores, k)
+            unliked_scores = np.take_along_axis(scores, unliked_top, axis=1)
+            counts += [
+                _liked_in_top_k(liked[0][others], liked_scores[others], unliked_scores, k),
+                _hits(unliked_top, test_cells, width),
+            ]
+        return counts
+
+    counts = _batched(hits, len(queries), batch, workers).reshape(-1, 2)
+    train_total, test_total = train.nnz - len(queries), test.nnz
+    return counts[:, 0] / max(train_total, 1), counts[:, 1] / max(test_total, 1)
+
+
+def _batched(count, rows, batch, workers):
+    """Sum over batches of ``rows`` of ``count(start)`` (a list of ints), on ``workers`` threads."""
     with ThreadPoolExecutor(workers) as pool:
-        counts = np.array(
-            list(pool.map(hits, range(0, user_vectors.shape[0], batch))), dtype=np.int64
-        )
-    hits_train, hits_test = counts.reshape(-1, 2).sum(axis=0) / (user_vectors.shape[0] * k)
-    return float(hits_train), float(hits_test)
+        counts = list(pool.map(count, range(0, rows, batch)))
+    return np.array(counts, dtype=np.int64).reshape(len(counts), -1).sum(axis=0)
 
 
 def batch_users(factors):
