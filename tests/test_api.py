@@ -7,11 +7,14 @@ import pytest
 
 from training.likes import file_sha256
 
+from conftest import write_artifact
+
 
 def test_similar_has_the_contract_shape(client, demo_model):
     mid = demo_model.mids[0]
     body = client.get(f"/api/models/{mid}/similar?k=5").get_json()
-    assert set(body) == {"mid", "name", "likes", "similar"}
+    assert set(body) == {"mid", "name", "likes", "similarity_exponent", "similar"}
+    assert body["similarity_exponent"] == 1.0  # the demo model's meta has none: cosine
     assert body["mid"] == mid
     assert len(body["similar"]) == 5
     for item in body["similar"]:
@@ -84,3 +87,23 @@ def test_healthz_describes_the_loaded_file(client, demo_model):
     assert body["model"]["factors"] == 16
     assert body["model"]["sha256"] == file_sha256(demo_model.path)
     assert body["model"]["created_at"]
+
+
+def test_neighbours_rank_by_the_artifacts_similarity_exponent(make_app, tmp_path):
+    # Model 1 points along model 0; model 2 a little aside but 3.6x longer.
+    factors = np.array([[1, 0], [0.5, 0], [3, 2], [0, 1]], dtype=np.float32)
+    likes = np.eye(4, dtype=np.float32)
+    mids = ["m0", "m1", "m2", "m3"]
+    for exponent, order, top_score in (
+        (1.0, ["m1", "m2", "m3"], 1.0),
+        (0.0, ["m2", "m1", "m3"], 3.0),
+    ):
+        path = str(tmp_path / f"model-{exponent}.npz")
+        write_artifact(path, factors, mids, mids, likes, similarity_exponent=exponent)
+        with make_app(path).test_client() as client:
+            body = client.get("/api/models/m0/similar?k=3").get_json()
+            assert body["similarity_exponent"] == exponent
+            assert [item["mid"] for item in body["similar"]] == order
+            assert body["similar"][0]["score"] == pytest.approx(top_score, rel=1e-6)
+            html = client.get("/models/m0").get_data(as_text=True)
+            assert ("lifts often liked models" in html) == (exponent != 1.0)

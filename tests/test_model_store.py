@@ -3,8 +3,11 @@
 import os
 
 import numpy as np
+import pytest
 from conftest import write_artifact
 
+from training.artifact import load_model
+from training.errors import BadInput
 from training.likes import file_sha256
 
 
@@ -46,3 +49,14 @@ def test_without_a_model_api_and_pages_answer_503(make_app, tmp_path):
     assert response.status_code == 503 and "error" in response.get_json()
     page = client.get("/")
     assert page.status_code == 503 and b"No model yet" in page.data
+
+
+@pytest.mark.parametrize("exponent", [-0.5, "1", True, None])
+def test_a_bad_similarity_exponent_is_refused_naming_the_file(tmp_path, exponent):
+    path = str(tmp_path / "model.npz")
+    likes = np.eye(3, dtype=np.float32)
+    write_artifact(
+        path, likes, ["a", "b", "c"], ["A", "B", "C"], likes, similarity_exponent=exponent
+    )
+    with pytest.raises(BadInput, match=f"{path}: meta similarity_exponent .* is not a number >= 0"):
+        load_model(path)

@@ -3,10 +3,13 @@
 Keys: ``item_factors`` float32 [models, factors], ``mids``/``names`` unicode
 [models], ``like_counts`` int64 [models], ``likes_indptr``/``likes_indices``
 int64 (model-major CSR of who liked what: rows = models, columns = users),
-``meta`` a JSON string. Written atomically; loaded with ``allow_pickle=False``.
+``meta`` a JSON string (with ``similarity_exponent``, the neighbour score's
+exponent, since simk; 1.0, cosine, when absent). Written atomically; loaded
+with ``allow_pickle=False``.
 """
 
 import json
+import math
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,3 +114,8 @@ def _check(path, m):
         raise BadInput(f"{path}: arrays disagree on the number of models ({n})")
     if m.likes_indptr[-1] != len(m.likes_indices):
         raise BadInput(f"{path}: likes_indptr does not match likes_indices")
+    exponent = m.meta.get("similarity_exponent", 1.0)
+    if isinstance(exponent, bool) or not (
+        isinstance(exponent, int | float) and 0 <= exponent < math.inf
+    ):
+        raise BadInput(f"{path}: meta similarity_exponent {exponent!r} is not a number >= 0")
