@@ -86,6 +86,8 @@ def similar_list_recall(
     them over all train likes but the queries (a measure of fit, as train p@k
     is). Zero vectors score 0. Batching and threads as :func:`precision_at_k`.
     """
+    if not len(exponents):
+        return np.empty(0), np.empty(0)
     batch = batch or batch_users(item_vectors.shape[1])
     train, test = _sorted(train), _sorted(test)
     items = _padded(item_vectors, k)
