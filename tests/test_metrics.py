@@ -78,6 +78,13 @@ def test_closed_form_mse_equals_brute_force(seed, scale):
     assert metrics.mse(x, y, observed, gram) == closed
 
 
+def brute_top(y, q, excluded, k, exponent):
+    """The top k models for query ``q`` by a sort of every score, without ``excluded``."""
+    norms = np.linalg.norm(y, axis=1)
+    scores = y @ y[q] / (norms[q] * np.where(norms > 0, norms, 1.0) ** exponent)
+    return [j for j in np.argsort(-scores, kind="stable") if j not in excluded][:k]
+
+
 def brute_simk(y, queries, train, test, k, exponent):
     """One list per user by a loop: scores, the user's exclusions, argsort, counting."""
     norms = np.linalg.norm(y, axis=1)
@@ -149,3 +156,23 @@ def test_simk_equals_brute_force(seed, users, models, k, batch, workers):
     )
     want = np.array([brute_simk(y, queries, train, test, k, e) for e in exponents]).T
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_simk_is_exact_when_every_score_is_negative(seed):
+    # Every model but the query points away from it, with lengths spread over
+    # six decades (so each group's length weights differ a lot): the best
+    # scores are the least negative. The test likes are the true top 3.
+    rng = np.random.default_rng(seed)
+    models = 320
+    y = rng.standard_normal((models, 4))
+    y /= np.linalg.norm(y, axis=1, keepdims=True)
+    y[:, 0] = -np.abs(y[:, 0]) - 0.05
+    y *= 10 ** rng.uniform(-3, 3, size=(models, 1))
+    y[0] = [1.0, 0.0, 0.0, 0.0]
+    train = csr([[0]], (1, models))
+    for exponent in (1.0, 0.5, 0.0):
+        top = brute_top(y, 0, {0}, 3, exponent)
+        test = csr([top], (1, models))
+        got = metrics.similar_list_recall(y, np.array([0]), train, test, 3, [exponent])
+        assert got[1][0] == 1.0

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import similarity
-from .top_k import padded_width, top_k
+from .top_k import GROUP, largest, padded_width, top_k
 
 # Users scored at once: at least 64 (64 x 25k float32 scores, 6 MB, stay in
 # cache between the passes over them), 2 per factor above 32 factors, where
@@ -76,48 +76,122 @@ def similar_list_recall(
     ``item_vectors`` float [models, f]; ``queries`` int [users]: one model per
     row of ``train``/``test`` (users x models CSR of liked models, same rows),
     a model the user liked in ``train``. Each user's list ranks models by
-    ``s(q, j) = y_q . y_j / |y_j| ** exponent`` (1 is cosine, 0 the dot
-    product), for every exponent from one product of the unit query vectors
-    with the item vectors.
+    ``s(q, j) = y_q . y_j / (|y_q| |y_j| ** exponent)`` (1 is cosine, 0 the
+    dot product), for every exponent from one product of the unit query
+    vectors with the item vectors.
 
     Test: the top ``k`` of the models not liked in ``train``; the user's test
     likes among them, summed over users, over all test likes. Train: the top
     ``k`` of every model but the query; the user's other train likes among
     them over all train likes but the queries (a measure of fit, as train p@k
     is). Zero vectors score 0. Batching and threads as :func:`precision_at_k`.
+
+    One pass over the cosines serves every exponent: models sit in groups of
+    :data:`training.top_k.GROUP` of similar length (see :class:`_LengthGroups`),
+    so a group's best cosine times its largest and smallest length weight
+    bound its best score from above and below; only the groups whose upper
+    bound reaches the k-th best lower bound are scored, exactly.
     """
     if not len(exponents):
         return np.empty(0), np.empty(0)
     batch = batch or batch_users(item_vectors.shape[1])
-    train, test = _sorted(train), _sorted(test)
-    items = _padded(item_vectors, k)
-    models, width = item_vectors.shape[0], items.shape[0]
+    layout = _LengthGroups(item_vectors, k, exponents)
+    train, test = layout.columns(train), layout.columns(test)
     query_vectors = similarity.scaled(item_vectors[queries], similarity.COSINE)
-    norms = similarity.lengths(items)
-    weights = [similarity.length_weights(norms, exponent) for exponent in exponents]
+    query_columns = layout.column_of[queries]
 
     def hits(start):
         stop = min(start + batch, len(queries))
-        cosines = query_vectors[start:stop] @ items.T
+        cosines = query_vectors[start:stop] @ layout.items.T
+        cosines[:, layout.padding] = -np.inf
         liked = _cells(train, start, stop)
-        others = liked[1] != queries[start:stop][liked[0]]
+        others = liked[1] != query_columns[start:stop][liked[0]]
+        liked_cosines = cosines[liked]
+        cosines[liked] = -np.inf
+        group_best = cosines.reshape(stop - start, GROUP, layout.groups).max(axis=1)
         test_cells, counts = _cells(test, start, stop), []
-        for w in weights:
-            scores = cosines * w
-            scores[:, models:] = -np.inf
-            liked_scores = scores[liked]
-            scores[liked] = -np.inf
-            unliked_top = top_k(scores, k)
-            unliked_scores = np.take_along_axis(scores, unliked_top, axis=1)
+        for weights, bounds in zip(layout.weights, layout.bounds, strict=True):
+            top = layout.top_k(cosines, group_best, weights, bounds)
+            unliked_scores = np.take_along_axis(cosines, top, axis=1) * weights[top]
+            liked_scores = liked_cosines * weights[liked[1]]
             counts += [
                 _liked_in_top_k(liked[0][others], liked_scores[others], unliked_scores, k),
-                _hits(unliked_top, test_cells, width),
+                _hits(top, test_cells, layout.width),
             ]
         return counts
 
     counts = _batched(hits, len(queries), batch, workers).reshape(-1, 2)
     train_total, test_total = train.nnz - len(queries), test.nnz
     return counts[:, 0] / max(train_total, 1), counts[:, 1] / max(test_total, 1)
+
+
+class _LengthGroups:
+    """Item vectors laid out in columns so that each top-k group holds models of similar length.
+
+    Models sorted by length fill the groups of :func:`training.top_k.top_k`'s
+    layout in turn (group g: column g + groups * i), padded with zero vectors
+    to its width. ``items`` float [width, f]; ``column_of`` int [models];
+    ``padding`` the padded columns; per exponent, ``weights`` [width] (the
+    length weight ``|y_j| ** -exponent``, 1 for zero vectors, whose cosine is
+    0 anyway, and for padding) and ``bounds`` (the group's largest and
+    smallest weight, each [groups]).
+    """
+
+    def __init__(self, item_vectors, k, exponents):
+        models = item_vectors.shape[0]
+        self.k = k
+        self.width = padded_width(models, k)
+        self.groups = self.width // GROUP
+        norms = similarity.lengths(item_vectors)
+        position = np.empty(models, dtype=np.intp)
+        position[np.argsort(norms, kind="stable")] = np.arange(models)
+        self.column_of = (position % GROUP) * self.groups + position // GROUP
+        padded = np.arange(models, self.width)
+        self.padding = (padded % GROUP) * self.groups + padded // GROUP
+        self.items = np.zeros((self.width, item_vectors.shape[1]), dtype=item_vectors.dtype)
+        self.items[self.column_of] = item_vectors
+        column_norms = np.zeros(self.width, dtype=norms.dtype)
+        column_norms[self.column_of] = norms
+        self.weights, self.bounds = [], []
+        for exponent in exponents:
+            weights = np.ones_like(column_norms)
+            np.power(column_norms, -exponent, out=weights, where=column_norms > 0)
+            by_group = weights.reshape(GROUP, self.groups)
+            self.weights.append(weights)
+            self.bounds.append((by_group.max(axis=0), by_group.min(axis=0)))
+
+    def columns(self, likes):
+        """A users x models CSR with its models moved to their columns (sorted), [users, width]."""
+        likes = sp.csr_matrix(likes)
+        moved = sp.csr_matrix(
+            (likes.data, self.column_of[likes.indices], likes.indptr),
+            shape=(likes.shape[0], self.width),
+        )
+        moved.sort_indices()
+        return moved
+
+    def top_k(self, cosines, group_best, weights, bounds):
+        """Columns of each row's ``k`` best ``cosines * weights``, in no order: [rows, k].
+
+        ``group_best`` [rows, groups] is each group's largest cosine. The
+        weights are positive, so a group's scores lie between its best
+        cosine times its smallest and its largest weight (the other way round
+        when that cosine is negative); the k-th largest lower bound is at most
+        the k-th best score, and only groups whose upper bound reaches it can
+        hold a top-k score.
+        """
+        most, least = bounds
+        positive = group_best >= 0
+        upper = np.where(positive, group_best * most, group_best * least)
+        lower = np.where(positive, group_best * least, group_best * most)
+        threshold = np.partition(lower, self.groups - self.k, axis=1)[:, self.groups - self.k]
+        wanted = int(np.count_nonzero(upper >= threshold[:, None], axis=1).max())
+        best_groups = np.argpartition(upper, self.groups - wanted, axis=1)[:, -wanted:]
+        candidates = (best_groups[:, None, :] + self.groups * np.arange(GROUP)[:, None]).reshape(
+            len(cosines), -1
+        )
+        values = np.take_along_axis(cosines, candidates, axis=1) * weights[candidates]
+        return np.take_along_axis(candidates, largest(values, self.k), axis=1)
 
 
 def _batched(count, rows, batch, workers):

@@ -30,13 +30,6 @@ def scaled(vectors, exponent):
     return np.divide(vectors, divisors, out=np.zeros_like(vectors), where=divisors > 0)
 
 
-def length_weights(norms, exponent):
-    """``|y_j| ** -exponent`` of ``norms`` [n]: the factor turning cosines into scores; 0 at 0."""
-    weights = np.zeros_like(norms)
-    np.power(norms, -exponent, out=weights, where=norms > 0)
-    return weights
-
-
 def query(scaled_vectors, norms, row, exponent):
     """The unit query vector of ``row`` from the rows of :func:`scaled` and their ``norms``.
 
