@@ -90,7 +90,8 @@ def similar_list_recall(
     :data:`training.top_k.GROUP` of similar length (see :class:`_LengthGroups`),
     so a group's best cosine times its largest and smallest length weight
     bound its best score from above and below; only the groups whose upper
-    bound reaches the k-th best lower bound are scored, exactly.
+    bound reaches the k-th best lower bound for some exponent are scored,
+    exactly.
     """
     if not len(exponents):
         return np.empty(0), np.empty(0)
@@ -109,10 +110,13 @@ def similar_list_recall(
         liked_cosines = cosines[liked]
         cosines[liked] = -np.inf
         group_best = cosines.reshape(stop - start, GROUP, layout.groups).max(axis=1)
+        candidates, candidate_cosines = layout.candidates(cosines, group_best)
         test_cells, counts = _cells(test, start, stop), []
-        for weights, bounds in zip(layout.weights, layout.bounds, strict=True):
-            top = layout.top_k(cosines, group_best, weights, bounds)
-            unliked_scores = np.take_along_axis(cosines, top, axis=1) * weights[top]
+        for weights in layout.weights:
+            values = candidate_cosines * weights[candidates]
+            best = largest(values, k)
+            top = np.take_along_axis(candidates, best, axis=1)
+            unliked_scores = np.take_along_axis(candidate_cosines, best, axis=1) * weights[top]
             liked_scores = liked_cosines * weights[liked[1]]
             counts += [
                 _liked_in_top_k(liked[0][others], liked_scores[others], unliked_scores, k),
@@ -131,10 +135,10 @@ class _LengthGroups:
     Models sorted by length fill the groups of :func:`training.top_k.top_k`'s
     layout in turn (group g: column g + groups * i), padded with zero vectors
     to its width. ``items`` float [width, f]; ``column_of`` int [models];
-    ``padding`` the padded columns; per exponent, ``weights`` [width] (the
+    ``padding`` the padded columns; ``weights`` [exponents, width] (the
     length weight ``|y_j| ** -exponent``, 1 for zero vectors, whose cosine is
-    0 anyway, and for padding) and ``bounds`` (the group's largest and
-    smallest weight, each [groups]).
+    0 anyway, and for padding) and ``most``/``least`` [exponents, groups]
+    (each group's largest and smallest weight).
     """
 
     def __init__(self, item_vectors, k, exponents):
@@ -152,13 +156,12 @@ class _LengthGroups:
         self.items[self.column_of] = item_vectors
         column_norms = np.zeros(self.width, dtype=norms.dtype)
         column_norms[self.column_of] = norms
-        self.weights, self.bounds = [], []
-        for exponent in exponents:
-            weights = np.ones_like(column_norms)
-            np.power(column_norms, -exponent, out=weights, where=column_norms > 0)
-            by_group = weights.reshape(GROUP, self.groups)
-            self.weights.append(weights)
-            self.bounds.append((by_group.max(axis=0), by_group.min(axis=0)))
+        weights = np.ones((len(exponents), self.width), dtype=column_norms.dtype)
+        for weight, exponent in zip(weights, exponents, strict=True):
+            np.power(column_norms, -exponent, out=weight, where=column_norms > 0)
+        self.weights = weights
+        by_group = weights.reshape(len(exponents), GROUP, self.groups)
+        self.most, self.least = by_group.max(axis=1), by_group.min(axis=1)
 
     def columns(self, likes):
         """A users x models CSR with its models moved to their columns (sorted), [users, width]."""
@@ -170,28 +173,29 @@ class _LengthGroups:
         moved.sort_indices()
         return moved
 
-    def top_k(self, cosines, group_best, weights, bounds):
-        """Columns of each row's ``k`` best ``cosines * weights``, in no order: [rows, k].
+    def candidates(self, cosines, group_best):
+        """Columns that may hold a row's top ``k`` score for some exponent, and their cosines.
 
-        ``group_best`` [rows, groups] is each group's largest cosine. The
-        weights are positive, so a group's scores lie between its best
-        cosine times its smallest and its largest weight (the other way round
-        when that cosine is negative); the k-th largest lower bound is at most
-        the k-th best score, and only groups whose upper bound reaches it can
-        hold a top-k score.
+        ``cosines`` [rows, width]; ``group_best`` [rows, groups] each group's
+        largest cosine. Returns ``(columns, cosines)``, both [rows, c], c the
+        same for every row. The weights are positive, so a group's scores lie
+        between its best cosine times its smallest and its largest weight
+        (the other way round when that cosine is negative); the k-th largest
+        lower bound is at most the k-th best score, and only groups whose
+        upper bound reaches it can hold a top-k score.
         """
-        most, least = bounds
-        positive = group_best >= 0
-        upper = np.where(positive, group_best * most, group_best * least)
-        lower = np.where(positive, group_best * least, group_best * most)
-        threshold = np.partition(lower, self.groups - self.k, axis=1)[:, self.groups - self.k]
-        wanted = int(np.count_nonzero(upper >= threshold[:, None], axis=1).max())
-        best_groups = np.argpartition(upper, self.groups - wanted, axis=1)[:, -wanted:]
-        candidates = (best_groups[:, None, :] + self.groups * np.arange(GROUP)[:, None]).reshape(
+        best = group_best[:, None, :]
+        positive = best >= 0
+        upper = np.where(positive, best * self.most, best * self.least)  # [rows, exponents, groups]
+        lower = np.where(positive, best * self.least, best * self.most)
+        threshold = np.partition(lower, self.groups - self.k, axis=2)[:, :, self.groups - self.k]
+        needed = (upper >= threshold[:, :, None]).any(axis=1).view(np.uint8)
+        wanted = int(needed.sum(axis=1).max())
+        groups = np.argpartition(needed, self.groups - wanted, axis=1)[:, -wanted:]
+        columns = (groups[:, None, :] + self.groups * np.arange(GROUP)[:, None]).reshape(
             len(cosines), -1
         )
-        values = np.take_along_axis(cosines, candidates, axis=1) * weights[candidates]
-        return np.take_along_axis(candidates, largest(values, self.k), axis=1)
+        return columns, np.take_along_axis(cosines, columns, axis=1)
 
 
 def _batched(count, rows, batch, workers):
