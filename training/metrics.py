@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import similarity
-from .top_k import GROUP, largest, padded_width, top_k
+from .top_k import largest, padded_width, top_k
 
 # Users scored at once: at least 64 (64 x 25k float32 scores, 6 MB, stay in
 # cache between the passes over them), 2 per factor above 32 factors, where
@@ -26,6 +26,8 @@ from .top_k import GROUP, largest, padded_width, top_k
 BATCH_USERS = 64
 # Threads scoring batches: the two cores of the machine Sketchrec is tuned on.
 WORKERS = 2
+# Models per length group of the similar-list evaluation (see _LengthGroups).
+LENGTH_GROUP = 64  # measured against 32, 128 and 256 at 10 and 40 factors
 
 
 def precision_at_k(user_vectors, item_vectors, train, test, k, batch=None, workers=WORKERS):
@@ -87,7 +89,7 @@ def similar_list_recall(
     is). Zero vectors score 0. Batching and threads as :func:`precision_at_k`.
 
     One pass over the cosines serves every exponent: models sit in groups of
-    :data:`training.top_k.GROUP` of similar length (see :class:`_LengthGroups`),
+    :data:`LENGTH_GROUP` of similar length (see :class:`_LengthGroups`),
     so a group's best cosine times its largest and smallest length weight
     bound its best score from above and below; only the groups whose upper
     bound reaches the k-th best lower bound for some exponent are scored,
@@ -109,7 +111,7 @@ def similar_list_recall(
         others = liked[1] != query_columns[start:stop][liked[0]]
         liked_cosines = cosines[liked]
         cosines[liked] = -np.inf
-        group_best = cosines.reshape(stop - start, GROUP, layout.groups).max(axis=1)
+        group_best = cosines.reshape(stop - start, LENGTH_GROUP, layout.groups).max(axis=1)
         candidates, candidate_cosines = layout.candidates(cosines, group_best)
         test_cells, counts = _cells(test, start, stop), []
         for weights in layout.weights:
@@ -144,14 +146,14 @@ class _LengthGroups:
     def __init__(self, item_vectors, k, exponents):
         models = item_vectors.shape[0]
         self.k = k
-        self.width = padded_width(models, k)
-        self.groups = self.width // GROUP
+        self.groups = max(k, -(-models // LENGTH_GROUP))
+        self.width = self.groups * LENGTH_GROUP
         norms = similarity.lengths(item_vectors)
         position = np.empty(models, dtype=np.intp)
         position[np.argsort(norms, kind="stable")] = np.arange(models)
-        self.column_of = (position % GROUP) * self.groups + position // GROUP
+        self.column_of = (position % LENGTH_GROUP) * self.groups + position // LENGTH_GROUP
         padded = np.arange(models, self.width)
-        self.padding = (padded % GROUP) * self.groups + padded // GROUP
+        self.padding = (padded % LENGTH_GROUP) * self.groups + padded // LENGTH_GROUP
         self.items = np.zeros((self.width, item_vectors.shape[1]), dtype=item_vectors.dtype)
         self.items[self.column_of] = item_vectors
         column_norms = np.zeros(self.width, dtype=norms.dtype)
@@ -160,7 +162,7 @@ class _LengthGroups:
         for weight, exponent in zip(weights, exponents, strict=True):
             np.power(column_norms, -exponent, out=weight, where=column_norms > 0)
         self.weights = weights
-        by_group = weights.reshape(len(exponents), GROUP, self.groups)
+        by_group = weights.reshape(len(exponents), LENGTH_GROUP, self.groups)
         self.most, self.least = by_group.max(axis=1), by_group.min(axis=1)
 
     def columns(self, likes):
@@ -185,14 +187,13 @@ class _LengthGroups:
         upper bound reaches it can hold a top-k score.
         """
         best = group_best[:, None, :]
-        positive = best >= 0
-        upper = np.where(positive, best * self.most, best * self.least)  # [rows, exponents, groups]
-        lower = np.where(positive, best * self.least, best * self.most)
+        by_most, by_least = best * self.most, best * self.least  # [rows, exponents, groups]
+        upper, lower = np.maximum(by_most, by_least), np.minimum(by_most, by_least)
         threshold = np.partition(lower, self.groups - self.k, axis=2)[:, :, self.groups - self.k]
         needed = (upper >= threshold[:, :, None]).any(axis=1).view(np.uint8)
         wanted = int(needed.sum(axis=1).max())
         groups = np.argpartition(needed, self.groups - wanted, axis=1)[:, -wanted:]
-        columns = (groups[:, None, :] + self.groups * np.arange(GROUP)[:, None]).reshape(
+        columns = (groups[:, None, :] + self.groups * np.arange(LENGTH_GROUP)[:, None]).reshape(
             len(cosines), -1
         )
         return columns, np.take_along_axis(cosines, columns, axis=1)
