@@ -148,13 +148,14 @@ def simk_curve(factors, epochs, by_exponent):
 def test_best_simk_ties_go_to_fewer_iterations_then_nearer_cosine():
     curves = [
         simk_curve(10, [2, 4], {1.0: [0.1, 0.2], 0.5: [0.2, None], 0.0: [0.2, 0.1]}),
-        simk_curve(20, [2, 4], {1.0: [0.2, 0.1], 0.5: [0.1, 0.1], 0.0: [None, 0.1]}),
+        simk_curve(20, [2, 4], {1.0: [0.1, 0.1], 0.5: [0.1, 0.2], 0.0: [None, 0.1]}),
     ]
+    # 0.2 four times: fewer iterations first (2 of them), then nearer cosine (0.5).
     best = best_simk_configuration(curves)
     assert (best["params"]["factors"], best["iterations"], best["similarity_exponent"]) == (
-        20,
+        10,
         2,
-        1.0,
+        0.5,
     )
     assert best_simk_configuration([curve(10, [2], [0.1])]) is None  # written before simk
     # Without cosine measured, the p@k pick's lists take the best exponent there.
