@@ -29,7 +29,8 @@ $(DEMO_LIKES): | $(STAMP)
 
 # The demo model is built only when no model is configured and none exists yet:
 # a learning curve at the default parameters (so the model comes with test
-# p@k and the popularity baseline), then a fit on all likes.
+# p@k, simk and the popularity baselines), then a fit on all likes with the
+# similarity exponent whose lists did best.
 $(DEMO_MODEL): | $(DEMO_LIKES)
 	$(PY) -m training search $(DEMO_LIKES) --out $(DEMO_SEARCH) --factors 40 --regularization 0.1 --alpha 50 --epochs 2:24:2 > /dev/null
 	$(PY) -m training fit $(DEMO_LIKES) --out $(DEMO_MODEL) --from-search $(DEMO_SEARCH)

@@ -13,6 +13,9 @@ Usage: ``.venv/bin/python bench/grid_search.py [--likes PATH] [--skip-grid] [--r
      grouped top-k, closed-form MSE).
    Both compute the contract's metrics (test p@k without train likes) and
    must agree; reported as best-of-``repeat`` seconds and their ratio.
+   Then ours with and without similar-list recall (simk at the default
+   exponents 1, 0.5, 0) at 10, 40 and 120 factors, alternating, best of
+   ``repeat``: what simk adds to a checkpoint.
 2. Grid: the reference post's full grid (5 factors x 6 regularizations x 6 alphas,
    epochs 2..38) with ``training.search.grid_search``, as ``python -m
    training search`` runs it: wall time, fit and evaluation seconds, and the
@@ -124,7 +127,34 @@ def bench_checkpoint(prepared, settings, repeat):
         "ours_seconds": ours_s,
         "ratio": reference_s / ours_s,
         "metrics": reference,
+        "simk_cost": bench_simk_cost(split, settings, repeat),
     }
+
+
+def bench_simk_cost(split, settings, repeat, factors=(10, 40, 120)):
+    """Seconds of one checkpoint with and without simk, per number of factors."""
+    without = Evaluation(split, settings.k, exponents=(), seed=settings.seed)
+    with_simk = Evaluation(
+        split, settings.k, settings.sim_k, settings.similarity_exponents, settings.seed
+    )
+    costs = {}
+    for f in factors:
+        model = fit(split.train, Params(f, 0.1, 50.0), 2, seed=settings.seed)
+        x, y = model.user_factors, model.item_factors
+        times = {"without": [], "with": []}
+        for _ in range(repeat):  # alternating, so a busy neighbour slows both alike
+            for name, evaluation in (("without", without), ("with", with_simk)):
+                started = time.perf_counter()
+                evaluation(2, x, y)
+                times[name].append(time.perf_counter() - started)
+        best = {name: min(t) for name, t in times.items()}
+        costs[f] = {**best, "ratio": best["with"] / best["without"]}
+        print(
+            f"  {f} factors: checkpoint without simk {best['without']:.3f} s, "
+            f"with simk ({len(settings.similarity_exponents)} exponents) {best['with']:.3f} s: "
+            f"{costs[f]['ratio']:.2f}x"
+        )
+    return costs
 
 
 def bench_grid(prepared, likes_path, settings, checkpoint):

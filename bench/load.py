@@ -50,6 +50,7 @@ from serve import free_port, micro_seconds, wait_until_up  # noqa: E402
 
 from training import artifact, demo, wrmf  # noqa: E402
 from training.likes import file_sha256, read_likes  # noqa: E402
+from training.params import Params  # noqa: E402
 from training.prepare import dataset_summary, prepare  # noqa: E402
 from webapp.serving.catalog import Catalog  # noqa: E402
 
@@ -65,7 +66,7 @@ def fit_demo_model(folder):
     os.makedirs(os.path.dirname(likes), exist_ok=True)
     demo.write_demo(likes)
     prepared = prepare(read_likes(likes))
-    params = wrmf.Params(factors=40, regularization=0.1, alpha=50.0)
+    params = Params(factors=40, regularization=0.1, alpha=50.0)
     model = wrmf.fit(prepared.likes, params, iterations=10)
     path = os.path.join(folder, "models", "active.npz")
     meta = artifact.build_meta(params, 10, dataset_summary(likes, prepared))

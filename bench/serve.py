@@ -1,10 +1,13 @@
 """Benchmark serving at the reference post's size (25k models x 40 factors).
 
-Usage: ``.venv/bin/python bench/serve.py [--requests 3000] [--threads 8] [--rounds 3]``
+Usage: ``.venv/bin/python bench/serve.py [--requests 3000] [--threads 8] [--rounds 3]
+[--exponents 0.5,0] [--skip-http]``
 
 1. Neighbour queries in-process: ``similar_rows`` (scores and top k) alone and the whole
-   ``similar`` (top-k, co-likes, dicts) on a random artifact of the reference post's size;
-   beside them ``recommend`` (fold-in of 10, 50 and 500 hearts, top 10, cards).
+   ``similar`` (top-k, co-likes, dicts) on a random artifact of the reference post's size,
+   for cosine (similarity exponent 1, the reference) and for each ``--exponents`` value
+   (the same vectors served with that exponent); beside them ``recommend`` (fold-in of
+   10, 50 and 500 hearts, top 10, cards).
 2. HTTP throughput of ``/api/models/<mid>/similar`` against ``/healthz`` on
    one gunicorn server (2 workers), driven by a bounded loopback load
    generator: a thread pool with one keep-alive session per thread and a
@@ -57,7 +60,7 @@ MODELS, FACTORS, USERS, DENSITY = (
 )  # the reference post's data after thresholding
 
 
-def reference_sized_artifact(path, seed=0):
+def reference_sized_artifact(path, seed=0, similarity_exponent=1.0):
     """Random item vectors and likes of the reference post's size, written as a real artifact."""
     rng = np.random.default_rng(seed)
     likes = sp.random(
@@ -73,7 +76,9 @@ def reference_sized_artifact(path, seed=0):
         "models": MODELS,
         "likes": int(likes.nnz),
     }
-    meta = artifact.build_meta(Params(factors=FACTORS), 1, dataset)
+    meta = artifact.build_meta(
+        Params(factors=FACTORS), 1, dataset, similarity_exponent=similarity_exponent
+    )
     artifact.save_model(path, rng.normal(size=(MODELS, FACTORS)), mids, names, likes, meta)
     return mids
 
@@ -101,7 +106,10 @@ def time_queries(catalog, queries, rng):
     hearts = {h: [rng.choice(len(catalog), size=h, replace=False) for _ in rows] for h in HEARTS}
     result = {}
     for name, query in (
-        ("similar_rows", lambda i: similar_rows(catalog.unit, rows[i], 10)),
+        (
+            "similar_rows",
+            lambda i: similar_rows(catalog.vectors, catalog.norms, catalog.exponent, rows[i], 10),
+        ),
         ("similar", lambda i: catalog.similar(rows[i], 10)),
         *((f"recommend_{h}", _recommend_query(catalog, hearts[h])) for h in HEARTS),
     ):
@@ -119,6 +127,51 @@ def time_queries(catalog, queries, rng):
 def _recommend_query(catalog, hearts):
     """Query i recommends for the i-th set of hearts (bound here, not in a loop's closure)."""
     return lambda i: catalog.recommend(hearts[i], 10)
+
+
+def time_exponents(cosine_path, exponents, queries):
+    """:func:`time_queries` of cosine and of each exponent on the same vectors and rows.
+
+    Interleaved rounds, so a neighbour on the shared machine slows all alike;
+    each exponent's median over cosine's, as ratios.
+    """
+    paths = {1.0: cosine_path}
+    for exponent in exponents:
+        paths[exponent] = cosine_path.replace(".npz", f"-{exponent:g}.npz")
+        reference_sized_artifact(paths[exponent], similarity_exponent=exponent)
+    catalogs = {e: ModelStore(path).get() for e, path in paths.items()}
+    samples = {e: [] for e in catalogs}
+    for round_ in range(3):
+        for exponent, catalog in catalogs.items():
+            rng = np.random.default_rng(round_)  # the same rows for every exponent
+            samples[exponent].append(time_queries(catalog, queries, rng))
+    result = {}
+    for exponent, rounds in samples.items():
+        medians = {n: statistics.median(r[n]["median_us"] for r in rounds) for n in rounds[0]}
+        result[f"{exponent:g}"] = {"median_us": medians}
+    for entry in result.values():
+        entry["ratio_to_cosine"] = {
+            n: entry["median_us"][n] / result["1"]["median_us"][n] for n in entry["median_us"]
+        }
+    return result
+
+
+def print_queries(r):
+    print(
+        f"Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}; "
+        f"{r['size']['models']} models x {r['size']['factors']} factors"
+    )
+    print(
+        "\n| exponent | similar_rows median | similar median "
+        "| ratio to cosine (similar_rows, similar) |"
+    )
+    print("| --- | --- | --- | --- |")
+    for exponent, entry in r["queries_by_exponent"].items():
+        m, ratio = entry["median_us"], entry["ratio_to_cosine"]
+        print(
+            f"| {exponent} | {m['similar_rows']:.0f} µs | {m['similar']:.0f} µs "
+            f"| {ratio['similar_rows']:.2f}, {ratio['similar']:.2f} |"
+        )
 
 
 def free_port():
@@ -223,6 +276,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=8, help="load generator threads")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per route")
     parser.add_argument("--queries", type=int, default=2000, help="in-process neighbour queries")
+    parser.add_argument(
+        "--exponents", default="0.5,0", help="similarity exponents timed against cosine"
+    )
+    parser.add_argument("--skip-http", action="store_true", help="only the in-process queries")
     args = parser.parse_args(argv)
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(1)
@@ -243,7 +300,13 @@ def main(argv=None):
             "likes": int(catalog.likes_by_model.nnz),
         },
         "queries": time_queries(catalog, args.queries, rng),
+        "queries_by_exponent": time_exponents(
+            model_path, [float(e) for e in args.exponents.split(",")], args.queries
+        ),
     }
+    if args.skip_http:
+        print_queries(report)
+        return
 
     fake = FakeSketchfab().start()
     cache_path = os.path.join(OUT, "serve_thumbnails.sqlite")
@@ -303,6 +366,7 @@ def main(argv=None):
     with open(os.path.join(OUT, "serve.json"), "w", encoding="utf-8") as f:
         json.dump(report, f, indent=2)
     print_table(report)
+    print_queries(report)
 
 
 def http_recommend_vs_similar(session, base, mids, rng, requests_each=500, rounds=4):

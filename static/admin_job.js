@@ -33,7 +33,11 @@
     text("job-message", job.progress.message);
     text("job-log", job.log_tail.join("\n"));
     if (data.best) text("best-patk", metric(data.best.patk_test));
-    if (data.baseline) text("baseline-patk", metric(data.baseline.popularity_patk_test));
+    if (data.best_simk) text("best-simk", metric(data.best_simk.simk_test));
+    if (data.baseline) {
+      text("baseline-patk", metric(data.baseline.popularity_patk_test));
+      text("baseline-simk", metric(data.baseline.popularity_simk_test));
+    }
     const done = Math.round(job.progress.fraction * 1000);
     if (done !== shownCurves) {
       shownCurves = done;

@@ -37,7 +37,7 @@ class Built:
     group_of: dict
 
 
-def write_artifact(path, item_factors, mids, names, likes):
+def write_artifact(path, item_factors, mids, names, likes, **extra_meta):
     """Write an artifact the way ``python -m training fit`` does; ``likes`` users x models."""
     likes = sp.csr_matrix(likes)
     params = Params(factors=item_factors.shape[1])
@@ -48,7 +48,7 @@ def write_artifact(path, item_factors, mids, names, likes):
         "models": likes.shape[1],
         "likes": int(likes.nnz),
     }
-    meta = artifact.build_meta(params, 1, dataset)
+    meta = artifact.build_meta(params, 1, dataset, **extra_meta)
     artifact.save_model(path, item_factors, mids, names, likes, meta)
     return path
 

@@ -104,6 +104,15 @@ def test_retrain_activate_and_roll_back(server, admin, demo_model):
     assert similar(server, a_mid) != neighbours
     page = admin.get(f"{server.url}/admin/jobs/{job_id}", timeout=10).text
     assert "<svg" in page and "Popularity baseline" in page
+    assert "Best similar lists" in page  # the simk curves
+    simk = re.search(r'id="best-simk">([0-9.]+)<', page).group(1)
+    baseline_simk = re.search(r'id="baseline-simk">([0-9.]+)<', page).group(1)
+    assert float(simk) > float(baseline_simk)
+    index = admin.get(server.url + "/admin", timeout=10).text
+    # The active model (this job's) and the job's row both show p@k and simk vs popularity.
+    assert f"test simk {simk} (popularity baseline {baseline_simk})" in index
+    row = re.search(r'class="figures">([0-9.]+) / ([0-9.]+)\s+\(([0-9.]+) / ([0-9.]+)\)', index)
+    assert row and row.group(2) == simk and row.group(4) == baseline_simk
 
     response = post(admin, server, "/admin/rollback")
     assert response.status_code == 303

@@ -5,6 +5,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from conftest import write_artifact
 
 from training.likes import file_sha256
 
@@ -12,7 +13,8 @@ from training.likes import file_sha256
 def test_similar_has_the_contract_shape(client, demo_model):
     mid = demo_model.mids[0]
     body = client.get(f"/api/models/{mid}/similar?k=5").get_json()
-    assert set(body) == {"mid", "name", "likes", "similar"}
+    assert set(body) == {"mid", "name", "likes", "similarity_exponent", "similar"}
+    assert body["similarity_exponent"] == 1.0  # the demo model's meta has none: cosine
     assert body["mid"] == mid
     assert len(body["similar"]) == 5
     for item in body["similar"]:
@@ -184,3 +186,23 @@ def test_k_bounds_of_recommendations(client, demo_model):
 def test_a_huge_recommendations_body_is_refused(client):
     response = recommend(client, {"likes": ["x" * 70_000]})
     assert response.status_code == 413 and response.is_json
+
+
+def test_neighbours_rank_by_the_artifacts_similarity_exponent(make_app, tmp_path):
+    # Model 1 points along model 0; model 2 a little aside but 3.6x longer.
+    factors = np.array([[1, 0], [0.5, 0], [3, 2], [0, 1]], dtype=np.float32)
+    likes = np.eye(4, dtype=np.float32)
+    mids = ["m0", "m1", "m2", "m3"]
+    for exponent, order, top_score in (
+        (1.0, ["m1", "m2", "m3"], 1.0),
+        (0.0, ["m2", "m1", "m3"], 3.0),
+    ):
+        path = str(tmp_path / f"model-{exponent}.npz")
+        write_artifact(path, factors, mids, mids, likes, similarity_exponent=exponent)
+        with make_app(path).test_client() as client:
+            body = client.get("/api/models/m0/similar?k=3").get_json()
+            assert body["similarity_exponent"] == exponent
+            assert [item["mid"] for item in body["similar"]] == order
+            assert body["similar"][0]["score"] == pytest.approx(top_score, rel=1e-6)
+            html = client.get("/models/m0").get_data(as_text=True)
+            assert ("lifts often liked models" in html) == (exponent != 1.0)

@@ -65,6 +65,16 @@ def test_fit_writes_the_contract_artifact(tmp_path, small_demo):
     assert os.listdir(out.parent) == ["model.npz"]
 
 
+def test_fit_records_the_similarity_exponent(tmp_path, small_demo):
+    base = ["fit", small_demo, "--factors", 4, "--iterations", 1]
+    assert run(*base, "--out", tmp_path / "cosine.npz").returncode == 0
+    assert load_model(tmp_path / "cosine.npz").meta["similarity_exponent"] == 1.0
+    chosen = run(*base, "--out", tmp_path / "half.npz", "--similarity-exponent", 0.5)
+    assert chosen.returncode == 0, chosen.stderr
+    assert "neighbours by similarity exponent 0.5" in chosen.stdout
+    assert load_model(tmp_path / "half.npz").meta["similarity_exponent"] == 0.5
+
+
 def test_failed_fit_leaves_the_existing_model_byte_identical(tmp_path, small_demo):
     out = tmp_path / "active.npz"
     assert run("fit", small_demo, "--out", out, "--factors", 4, "--iterations", 1).returncode == 0
@@ -116,6 +126,8 @@ def test_skip_bad_rows_reports_and_goes_on(tmp_path, small_demo):
         ["fit", "x.psv", "--out", "m.npz", "--factors", "0"],
         ["fit", "x.psv", "--out", "m.npz", "--alpha", "-1"],
         ["fit", "x.psv", "--out", "m.npz", "--engine", "spark"],
+        ["fit", "x.psv", "--out", "m.npz", "--similarity-exponent", "-1"],
+        ["fit", "x.psv", "--out", "m.npz", "--objective", "mse"],
         ["prepare", "x.psv", "--min-user-likes", "abc"],
         ["foldin-eval", "x.psv", "--few", "0"],
         ["foldin-eval", "x.psv", "--fraction", "2"],

@@ -76,3 +76,103 @@ def test_closed_form_mse_equals_brute_force(seed, scale):
     assert abs(closed - brute) / brute < 1e-9, (closed, brute)
     gram = metrics.item_gram(y)
     assert metrics.mse(x, y, observed, gram) == closed
+
+
+def brute_top(y, q, excluded, k, exponent):
+    """The top k models for query ``q`` by a sort of every score, without ``excluded``."""
+    norms = np.linalg.norm(y, axis=1)
+    scores = y @ y[q] / (norms[q] * np.where(norms > 0, norms, 1.0) ** exponent)
+    return [j for j in np.argsort(-scores, kind="stable") if j not in excluded][:k]
+
+
+def brute_simk(y, queries, train, test, k, exponent):
+    """One list per user by a loop: scores, the user's exclusions, argsort, counting."""
+    norms = np.linalg.norm(y, axis=1)
+    train, test = train.toarray() != 0, test.toarray() != 0
+    hits_train = hits_test = 0
+    for user, q in enumerate(queries):
+        scores = np.array(
+            [
+                0.0 if norms[j] == 0 else y[q] @ y[j] / (norms[q] * norms[j] ** exponent)
+                for j in range(len(y))
+            ]
+        )
+        everything_but_q = [j for j in np.argsort(-scores, kind="stable") if j != q]
+        unliked = [j for j in everything_but_q if not train[user, j]]
+        hits_train += sum(train[user, j] for j in everything_but_q[:k])
+        hits_test += sum(test[user, j] for j in unliked[:k])
+    return hits_train / (train.sum() - len(queries)), hits_test / test.sum()
+
+
+def test_simk_hand_computed():
+    # Query model 0 points along x; model 1 is a long vector at 45 degrees,
+    # model 2 a short one at 10 degrees, model 3 the other way.
+    y = np.array([[1.0, 0.0], [3.0, 3.0], [0.1, 0.0176], [-1.0, 0.0]])
+    train = csr([[0]], (1, 4))
+    test = csr([[1]], (1, 4))
+    # Cosine: 2 (0.98) before 1 (0.71): the test like is missed at k = 1.
+    # Exponent 0: 1 (3.0) before 2 (0.1): found.
+    got_train, got_test = metrics.similar_list_recall(y, np.array([0]), train, test, 1, [1, 0])
+    np.testing.assert_array_equal(got_test, [0.0, 1.0])
+    np.testing.assert_array_equal(got_train, [0.0, 0.0])  # no train like but the query
+
+
+def test_simk_lists_can_hold_only_negative_scores():
+    # Both other models point away from the query; a list of 2 must hold them
+    # (not the zero scores top_k's padding would have).
+    y = np.array([[1.0, 0.0], [-1.0, 0.5], [-1.0, -0.2]])
+    train, test = csr([[0]], (1, 3)), csr([[2]], (1, 3))
+    got = metrics.similar_list_recall(y, np.array([0]), train, test, 2, [1.0, 0.0])
+    np.testing.assert_array_equal(got[1], [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "seed, users, models, k, batch, workers",
+    [
+        (0, 50, 40, 5, None, 2),
+        (1, 37, 333, 3, 4, 2),
+        (2, 10, 97, 7, 3, 1),
+        (3, 120, 500, 10, 64, 2),
+    ],
+)
+def test_simk_equals_brute_force(seed, users, models, k, batch, workers):
+    rng = np.random.default_rng(seed)
+    y = rng.standard_normal((models, 6)) * rng.uniform(0.1, 3.0, size=(models, 1))
+    zero = rng.integers(models)
+    y[zero] = 0.0  # a model the factors know nothing about scores 0 (never a query: all ties)
+    liked = sp.random(users, models, density=0.2, random_state=seed, format="csr") != 0
+    moved = sp.random(users, models, density=0.1, random_state=seed + 100, format="csr") != 0
+    train = sp.csr_matrix(liked.astype(np.float64) - liked.multiply(moved))
+    train.eliminate_zeros()
+    test = sp.csr_matrix(moved.astype(np.float64) - liked.multiply(moved))
+    test.eliminate_zeros()
+    candidates = [np.setdiff1d(train[u].indices, [zero]) for u in range(users)]
+    keep = np.array([len(c) > 0 for c in candidates])
+    train, test = train[keep], test[keep]
+    queries = np.array([rng.choice(c) for c in candidates if len(c)])
+    exponents = [1.0, 0.5, 0.0, 2.0]
+    got = metrics.similar_list_recall(
+        y, queries, train, test, k, exponents, batch=batch, workers=workers
+    )
+    want = np.array([brute_simk(y, queries, train, test, k, e) for e in exponents]).T
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_simk_is_exact_when_every_score_is_negative(seed):
+    # Every model but the query points away from it, with lengths spread over
+    # six decades (so each group's length weights differ a lot): the best
+    # scores are the least negative. The test likes are the true top 3.
+    rng = np.random.default_rng(seed)
+    models = 320
+    y = rng.standard_normal((models, 4))
+    y /= np.linalg.norm(y, axis=1, keepdims=True)
+    y[:, 0] = -np.abs(y[:, 0]) - 0.05
+    y *= 10 ** rng.uniform(-3, 3, size=(models, 1))
+    y[0] = [1.0, 0.0, 0.0, 0.0]
+    train = csr([[0]], (1, models))
+    for exponent in (1.0, 0.5, 0.0):
+        top = brute_top(y, 0, {0}, 3, exponent)
+        test = csr([top], (1, models))
+        got = metrics.similar_list_recall(y, np.array([0]), train, test, 3, [exponent])
+        assert got[1][0] == 1.0

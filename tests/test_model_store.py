@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from conftest import write_artifact
 
+from training.artifact import load_model
+from training.errors import BadInput
 from training.likes import file_sha256
 
 
@@ -118,3 +120,14 @@ def test_a_meta_that_is_not_an_object_is_a_503_not_a_500(make_app, tmp_path):
     np.savez(path, **{**arrays, "meta": np.array("[1, 2]")})
     response = make_app(path).test_client().get("/healthz")
     assert response.status_code == 503 and "error" in response.get_json()
+
+
+@pytest.mark.parametrize("exponent", [-0.5, "1", True, None])
+def test_a_bad_similarity_exponent_is_refused_naming_the_file(tmp_path, exponent):
+    path = str(tmp_path / "model.npz")
+    likes = np.eye(3, dtype=np.float32)
+    write_artifact(
+        path, likes, ["a", "b", "c"], ["A", "B", "C"], likes, similarity_exponent=exponent
+    )
+    with pytest.raises(BadInput, match=f"{path}: meta similarity_exponent .* is not a number >= 0"):
+        load_model(path)

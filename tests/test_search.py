@@ -15,7 +15,13 @@ from training.artifact import load_model
 from training.likes import file_sha256, read_likes
 from training.params import Params
 from training.prepare import dataset_summary, prepare
-from training.search import Grid, SplitSettings, best_configuration, grid_search
+from training.search import (
+    Grid,
+    SplitSettings,
+    best_configuration,
+    best_simk_configuration,
+    grid_search,
+)
 
 from training_helpers import SMALL_EPOCHS, run_training
 
@@ -50,9 +56,12 @@ def test_results_follow_the_contract_schema(demo_search, demo_likes):
         "split_count": 5,
         "fraction": 0.2,
         "seed": 0,
+        "sim_k": 10,
+        "similarity_exponents": [1.0, 0.5, 0.0],
         "test_users": int(0.2 * dataset["users"]),
     }
     assert isinstance(on_disk["baseline"]["popularity_patk_test"], float)
+    assert 0 < on_disk["baseline"]["popularity_simk_test"] < 1
     assert len(on_disk["curves"]) == 8
     params = [
         (c["params"]["factors"], c["params"]["regularization"], c["params"]["alpha"])
@@ -67,12 +76,45 @@ def test_results_follow_the_contract_schema(demo_search, demo_likes):
                 values = curve[metric][part]
                 assert len(values) == 5 and all(isinstance(v, float) for v in values)
         assert all(0 <= v <= 1 for v in curve["patk"]["train"] + curve["patk"]["test"])
+        assert [s["exponent"] for s in curve["simk"]] == [1.0, 0.5, 0.0]
+        for series in curve["simk"]:
+            for part in ("train", "test"):
+                values = series[part]
+                assert len(values) == 5 and all(0 <= v <= 1 for v in values)
         assert curve["seconds"] == pytest.approx(
             curve["fit_seconds"] + curve["eval_seconds"], abs=0.002
         )
     best = on_disk["best"]
-    assert set(best) == {"params", "iterations", "patk_test"}
-    assert best["iterations"] in SMALL_EPOCHS
+    assert set(best) == {"params", "iterations", "patk_test", "similarity_exponent", "simk_test"}
+    assert best["iterations"] in SMALL_EPOCHS and best["similarity_exponent"] == 1.0
+    best_simk = on_disk["best_simk"]
+    assert set(best_simk) == {
+        "params",
+        "iterations",
+        "similarity_exponent",
+        "simk_test",
+        "patk_test",
+    }
+
+
+def test_best_simk_is_the_highest_test_simk_and_beats_popularity(demo_search):
+    _, results = demo_search
+    best = results["best_simk"]
+    cells = [
+        (v, c["params"], e, s["exponent"], c["patk"]["test"][i])
+        for c in results["curves"]
+        for s in c["simk"]
+        for i, (e, v) in enumerate(zip(c["epochs"], s["test"], strict=True))
+    ]
+    highest = max(cells, key=lambda cell: cell[0])
+    assert best["simk_test"] == highest[0]
+    assert (best["params"], best["iterations"], best["similarity_exponent"]) == highest[1:4]
+    assert best["patk_test"] == highest[4]
+    assert best["simk_test"] > results["baseline"]["popularity_simk_test"]
+    # The p@k pick's lists are cosine's at its checkpoint.
+    pick = results["best"]
+    curve = next(c for c in results["curves"] if c["params"] == pick["params"])
+    assert pick["simk_test"] == curve["simk"][0]["test"][curve["epochs"].index(pick["iterations"])]
 
 
 def test_best_is_the_highest_test_patk(demo_search):
@@ -95,6 +137,31 @@ def curve(factors, epochs, test):
         "patk": {"train": test, "test": test},
         "mse": {"train": test, "test": test},
     }
+
+
+def simk_curve(factors, epochs, by_exponent):
+    return {
+        **curve(factors, epochs, [0.1] * len(epochs)),
+        "simk": [{"exponent": e, "train": v, "test": v} for e, v in by_exponent.items()],
+    }
+
+
+def test_best_simk_ties_go_to_fewer_iterations_then_nearer_cosine():
+    curves = [
+        simk_curve(10, [2, 4], {1.0: [0.1, 0.2], 0.5: [0.2, None], 0.0: [0.2, 0.1]}),
+        simk_curve(20, [2, 4], {1.0: [0.1, 0.1], 0.5: [0.1, 0.2], 0.0: [None, 0.1]}),
+    ]
+    # 0.2 four times: fewer iterations first (2 of them), then nearer cosine (0.5).
+    best = best_simk_configuration(curves)
+    assert (best["params"]["factors"], best["iterations"], best["similarity_exponent"]) == (
+        10,
+        2,
+        0.5,
+    )
+    assert best_simk_configuration([curve(10, [2], [0.1])]) is None  # written before simk
+    # Without cosine measured, the p@k pick's lists take the best exponent there.
+    no_cosine = [simk_curve(10, [2], {0.5: [0.1], 0.0: [0.3]})]
+    assert best_configuration(no_cosine)["similarity_exponent"] == 0.0
 
 
 def test_best_ties_go_to_fewer_iterations_then_the_earlier_curve():
@@ -148,22 +215,54 @@ def test_cli_prints_the_reference_table_and_fit_uses_the_best(small_likes, tmp_p
     done = run_training("search", small_likes, "--out", out, *CLI_GRID)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    header = "|   epochs   | p@k train  |  p@k test  | mse train  |  mse test  |"
+    header = (
+        "|   epochs   | p@k train  |  p@k test  | mse train  |  mse test  "
+        "|   simk 1   |  simk 0.5  |   simk 0   |"
+    )
     assert lines.count(header) == 4
     assert "factors: 16 | regularization: 0.1 | alpha: 40" in lines
-    assert "+============+============+============+============+============+" in lines
+    assert "+============" * 8 + "+" in lines
     assert sum(line.startswith("|     6      |") for line in lines) == 4
-    assert any(line.startswith("Pick: factors ") for line in lines)
+    assert any(line.startswith("Pick by p@k: factors ") for line in lines)
+    assert any(line.startswith("Pick by simk: factors ") for line in lines)
     results = strict_json(out)
 
-    model_path = tmp_path / "model.npz"
-    fitted = run_training("fit", small_likes, "--out", model_path, "--from-search", out)
-    assert fitted.returncode == 0, fitted.stderr
-    meta = load_model(str(model_path)).meta
-    assert meta["params"] == {
-        **results["best"]["params"],
-        "iterations": results["best"]["iterations"],
-    }
+    for objective, pick in (("similar", results["best_simk"]), ("patk", results["best"])):
+        model_path = tmp_path / f"{objective}.npz"
+        fitted = run_training(
+            "fit", small_likes, "--out", model_path, "--from-search", out, "--objective", objective
+        )
+        assert fitted.returncode == 0, fitted.stderr
+        meta = load_model(str(model_path)).meta
+        assert meta["params"] == {**pick["params"], "iterations": pick["iterations"]}
+        assert meta["similarity_exponent"] == pick["similarity_exponent"]
+        assert meta["search"]["objective"] == objective
+        assert meta["search"]["best"] == pick
+        assert meta["search"]["baseline"] == results["baseline"]
+    default = tmp_path / "default.npz"
+    assert run_training("fit", small_likes, "--out", default, "--from-search", out).returncode == 0
+    assert load_model(str(default)).meta["search"]["objective"] == "similar"
+
+
+def test_fit_by_simk_from_a_search_without_simk_exits_2(small_likes, tmp_path):
+    out = tmp_path / "grid.json"
+    assert run_training("search", small_likes, "--out", out, *CLI_GRID).returncode == 0
+    old = strict_json(out)
+    del old["best_simk"], old["baseline"]["popularity_simk_test"]
+    for key in ("sim_k", "similarity_exponents"):
+        del old["split"][key]
+    for c in old["curves"]:
+        del c["simk"]
+    out.write_text(json.dumps(old), encoding="utf-8")
+    model = tmp_path / "model.npz"
+    done = run_training("fit", small_likes, "--out", model, "--from-search", out)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "no similar-list recall (simk)" in done.stderr and not model.exists()
+    by_patk = run_training(
+        "fit", small_likes, "--out", model, "--from-search", out, "--objective", "patk"
+    )
+    assert by_patk.returncode == 0, by_patk.stderr
+    assert load_model(str(model)).meta["similarity_exponent"] == 1.0
 
 
 def test_resume_skips_finished_configurations_and_gives_the_same_results(small_likes, tmp_path):
@@ -226,6 +325,7 @@ def test_resume_after_a_real_interrupt(small_likes, tmp_path):
     "change, what",
     [
         (["--seed", "1"], "split settings"),
+        (["--similarity-exponent", "1,0"], "split settings"),
         (["--epochs", "2:10:2"], "epochs"),
         (["--min-user-likes", "8"], "likes or thresholds"),
     ],
@@ -254,6 +354,8 @@ def test_resume_refuses_other_settings(small_likes, tmp_path, change, what):
         (["--factors", "10,x"], "is not an integer"),
         (["--regularization", "-1"], "is not a finite number >= 0"),
         (["--fraction", "0"], "is not in (0, 1]"),
+        (["--similarity-exponent", "1,-0.5"], "is not a finite number >= 0"),
+        (["--sim-k", "0"], "is not positive"),
         (["--fraction", "1.0", "--split-count", "50"], "not enough users with >= 100 likes"),
     ],
 )

@@ -24,6 +24,11 @@ def texts(root):
     return [t.text for t in root.iter(f"{SVG}text")]
 
 
+def simk_row(results):
+    """Polylines of the simk row: one per exponent, one per configuration."""
+    return len(results["split"]["similarity_exponents"]) + len(results["curves"])
+
+
 def test_both_figures_from_a_real_search(demo_search):
     _, results = demo_search
     root = parse(curves_svg(results))
@@ -37,8 +42,8 @@ def test_both_figures_from_a_real_search(demo_search):
     )
     assert f"{best['patk_test']:.4f} at {best['iterations']}" in words
     assert f"popularity {results['baseline']['popularity_patk_test']:.4f}" in words
-    # One trace in the left panel, one per configuration on the right.
-    assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"])
+    # One trace in the left panel, one per configuration on the right; then the simk row.
+    assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"]) + simk_row(results)
     assert words.count("Test p@5") == 2
 
 
@@ -80,7 +85,7 @@ def test_missing_values_break_a_trace(demo_search):
     broken["curves"][-2]["patk"]["test"] = [None] * len(broken["curves"][-2]["epochs"])
     root = parse(curves_svg(broken))
     # The last curve splits in two; the all-missing one draws nothing.
-    assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"])
+    assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"]) + simk_row(results)
     assert "7 configurations, darker is better" in texts(root)
 
 
@@ -117,3 +122,28 @@ def test_cli_writes_the_svg_and_rejects_other_files(demo_search, tmp_path):
         done = run_training("plot", bad, "--out", tmp_path / "bad.svg")
         assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1
     assert not (tmp_path / "bad.svg").exists()
+
+
+def test_the_simk_row_shows_the_best_lists_and_the_exponents_effect(demo_search):
+    _, results = demo_search
+    root = parse(curves_svg(results))
+    assert root.get("viewBox") == "0 0 960 800"
+    words = texts(root)
+    assert "Best similar lists" in words and "The exponent's effect" in words
+    best = results["best_simk"]
+    assert f"{best['simk_test']:.4f} at {best['iterations']}" in words
+    assert {"cosine", "exponent 0.5", "exponent 0"} <= set(words)
+    assert f"popularity {results['baseline']['popularity_simk_test']:.4f}" in words
+    assert words.count("Test simk@10") == 2 and "Similarity exponent" in words
+    assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"]) + simk_row(results)
+
+
+def test_results_without_simk_keep_the_two_figures(demo_search):
+    _, results = demo_search
+    old = copy.deepcopy(results)
+    del old["best_simk"]
+    for curve in old["curves"]:
+        del curve["simk"]
+    root = parse(curves_svg(old))
+    assert root.get("viewBox") == "0 0 960 400"
+    assert "Best similar lists" not in texts(root)

@@ -3,10 +3,13 @@
 Keys: ``item_factors`` float32 [models, factors], ``mids``/``names`` unicode
 [models], ``like_counts`` int64 [models], ``likes_indptr``/``likes_indices``
 int64 (model-major CSR of who liked what: rows = models, columns = users),
-``meta`` a JSON string. Written atomically; loaded with ``allow_pickle=False``.
+``meta`` a JSON string (with ``similarity_exponent``, the neighbour score's
+exponent, since simk; 1.0, cosine, when absent). Written atomically; loaded
+with ``allow_pickle=False``.
 """
 
 import json
+import math
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -154,6 +157,11 @@ def _content_problem(m):
     indices = m.likes_indices
     if len(indices) and (indices.min() < 0 or (users is not None and indices.max() >= users)):
         return f"likes_indices out of range (users: {users})"
+    exponent = m.meta.get("similarity_exponent", 1.0)
+    if isinstance(exponent, bool) or not (
+        isinstance(exponent, int | float) and 0 <= exponent < math.inf
+    ):
+        return f"meta similarity_exponent {exponent!r} is not a number >= 0"
     return None
 
 

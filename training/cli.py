@@ -5,6 +5,7 @@ status 2; nothing that existed before (a model, a download) is touched then.
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -19,6 +20,9 @@ from .likes import read_likes
 from .params import DEFAULT_ITERATIONS, Params
 from .prepare import dataset_summary, prepare
 from .results import read_results
+from .similarity import COSINE
+
+OBJECTIVES = ("similar", "patk")  # what fit --from-search picks by: simk of the lists, user p@k
 
 
 class Parser(argparse.ArgumentParser):
@@ -163,39 +167,65 @@ def fit_arguments(p):
     p.add_argument(
         "--iterations", type=positive_int, default=None, help=f"default {DEFAULT_ITERATIONS}"
     )
+    p.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        default="similar",
+        help="with --from-search: the pick by simk of the similar lists (default; what users "
+        "see) or by the reference post's user p@k",
+    )
+    p.add_argument(
+        "--similarity-exponent",
+        type=non_negative_float,
+        default=None,
+        help="the neighbour score's exponent (default: the pick's, else 1 = cosine)",
+    )
 
 
 def fit_settings(args):
     """``(Params, iterations, extra meta)`` from ``--from-search`` or the flags.
 
-    Unset parameters take :mod:`training.wrmf`'s defaults.
+    Unset parameters take :mod:`training.wrmf`'s defaults; the similarity
+    exponent the pick's, else cosine. The extra meta holds
+    ``similarity_exponent`` and, from a search, ``search``: its path, the
+    objective, the pick as ``best`` (with its test p@k and simk) and the
+    baselines.
     """
-    base, iterations, extra = Params(), DEFAULT_ITERATIONS, {}
+    base, iterations, exponent, extra = Params(), DEFAULT_ITERATIONS, COSINE, {}
     if args.from_search:
-        best, baseline = _best_of_search(args.from_search)
+        best, baseline = _pick_of_search(args.from_search, args.objective)
         base = Params(**best["params"])
         iterations = best["iterations"]
-        extra = {
-            "search": {
-                "path": os.path.abspath(args.from_search),
-                "best": best,
-                "baseline": baseline,
-            }
+        exponent = best.get("similarity_exponent", COSINE)
+        extra["search"] = {
+            "path": os.path.abspath(args.from_search),
+            "objective": args.objective,
+            "best": best,
+            "baseline": baseline,
         }
     params = Params(
         factors=args.factors or base.factors,
         regularization=base.regularization if args.regularization is None else args.regularization,
         alpha=base.alpha if args.alpha is None else args.alpha,
     )
-    return params, args.iterations or iterations, extra
+    if args.similarity_exponent is not None:
+        exponent = args.similarity_exponent
+    return params, args.iterations or iterations, {"similarity_exponent": exponent, **extra}
 
 
-def _best_of_search(path):
-    """``(best, baseline)`` of a RESULTS.json written by ``search``."""
+def _pick_of_search(path, objective):
+    """``(pick, baseline)`` of a RESULTS.json written by ``search``, by ``objective``."""
     results = read_results(path)
     if results["best"] is None:
         raise BadInput(f"{path}: no configuration of this search gave a finite test p@k")
-    return results["best"], results["baseline"]
+    if objective == "patk":
+        return results["best"], results["baseline"]
+    if results.get("best_simk") is None:
+        raise BadInput(
+            f"{path}: no similar-list recall (simk) in this search; "
+            "run search again or fit with --objective patk"
+        )
+    return results["best_simk"], results["baseline"]
 
 
 def _run_fit(args):
@@ -204,7 +234,8 @@ def _run_fit(args):
     seconds = fit(args, params, iterations, extra)
     print(
         f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
-        f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s"
+        f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s; "
+        f"neighbours by similarity exponent {extra['similarity_exponent']:g}"
     )
     print(f"Wrote {args.out}")
 
@@ -280,6 +311,17 @@ def _search_parser(sub):
         help="start:stop:step as Python's range (default 2:40:2)",
     )
     split_arguments(p)
+    settings = search.SplitSettings()
+    p.add_argument(
+        "--sim-k", type=positive_int, default=settings.sim_k, help="similar list's length for simk"
+    )
+    p.add_argument(
+        "--similarity-exponent",
+        type=comma_list(non_negative_float),
+        default=settings.similarity_exponents,
+        help="exponents E of the neighbour score y_i.y_j / |y_j|^E to measure simk with "
+        "(default 1,0.5,0; 1 is cosine)",
+    )
     p.add_argument("--resume", action="store_true", help="skip configurations already in --out")
     p.set_defaults(run=_run_search)
 
@@ -313,7 +355,11 @@ def _run_search(args):
         args.out,
         grid=search.Grid(args.factors, args.regularization, args.alpha),
         epochs=args.epochs,
-        settings=split_settings(args),
+        settings=dataclasses.replace(
+            split_settings(args),
+            sim_k=args.sim_k,
+            similarity_exponents=tuple(dict.fromkeys(args.similarity_exponent)),  # each once
+        ),
         resume=args.resume,
         progress=sys.stderr.isatty(),
     )
@@ -321,7 +367,11 @@ def _run_search(args):
 
 
 def _plot_parser(sub):
-    p = sub.add_parser("plot", help="the best learning curve and all test p@k traces as SVG")
+    p = sub.add_parser(
+        "plot",
+        help="the best learning curve and all test p@k traces as SVG, with the simk curves "
+        "of the best configuration by simk and the exponent's effect when measured",
+    )
     p.add_argument("results", metavar="RESULTS.json")
     p.add_argument("--out", required=True, metavar="CURVES.svg")
     p.set_defaults(run=_run_plot)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from implicit.recommender_base import ModelFitError
 
 from .confidence import confidence
-from .evaluation import NAN, Checkpoint
 from .wrmf import WRMF
 
 
@@ -52,7 +51,7 @@ def learning_curve(split, params, epochs, evaluate, seed=0, on_checkpoint=None):
         if curve.error is None:
             checkpoint = evaluate(epoch, model.user_factors, model.item_factors)
         else:
-            checkpoint = Checkpoint(epoch, NAN, NAN, NAN, NAN)
+            checkpoint = evaluate.diverged(epoch)
         curve.fit_seconds += fitted - started
         curve.eval_seconds += time.perf_counter() - fitted
         curve.checkpoints.append(checkpoint)

@@ -2,13 +2,16 @@
 
 Written by ``search`` after every configuration; read by ``fit --from-search``,
 ``plot`` and the admin pages. Metrics that are NaN (a diverged fit) are
-``null``.
+``null``. Files written before similar-list recall (no ``split.sim_k``, no
+``simk`` curves, no ``best_simk``) still read.
 """
 
 import json
 
 from .atomic import write_text
 from .errors import BadInput
+
+PARTS = ("train", "test")
 
 
 def write_results(path, results):
@@ -43,16 +46,29 @@ def schema_problem(results):
             n = len(curve["epochs"])
             for key in ("factors", "regularization", "alpha"):
                 curve["params"][key]
-            if any(
-                len(curve[metric][part]) != n
-                for metric in ("patk", "mse")
-                for part in ("train", "test")
-            ):
+            if any(len(curve[metric][part]) != n for metric in ("patk", "mse") for part in PARTS):
                 return "a curve's metrics and epochs differ in length"
         if results["best"] is not None:
             results["best"]["params"], results["best"]["iterations"], results["best"]["patk_test"]
+        if "sim_k" in results["split"]:
+            return _simk_problem(results)
     except (KeyError, TypeError, IndexError) as e:
         return f"missing or malformed {e}"
+    return None
+
+
+def _simk_problem(results):
+    """What is wrong with the simk parts (present since ``split`` has ``sim_k``), or None."""
+    exponents = results["split"]["similarity_exponents"]
+    results["baseline"]["popularity_simk_test"]
+    for curve in results["curves"]:
+        if [s["exponent"] for s in curve["simk"]] != exponents:
+            return "a curve's simk exponents differ from the split's similarity_exponents"
+        if any(len(s[part]) != len(curve["epochs"]) for s in curve["simk"] for part in PARTS):
+            return "a curve's simk and epochs differ in length"
+    best = results["best_simk"]
+    if best is not None:
+        best["params"], best["iterations"], best["similarity_exponent"], best["simk_test"]
     return None
 
 

@@ -13,6 +13,8 @@ import scipy.sparse as sp
 
 from .errors import BadInput
 
+QUERY_STREAM = 1  # keeps the query draw apart from the split's own random numbers
+
 
 @dataclass
 class Split:
@@ -93,3 +95,20 @@ def _check_disjoint(likes, split):
     # silently inflate every test metric.
     if split.train.multiply(split.test).nnz or split.train.nnz + split.test.nnz != likes.nnz:
         raise AssertionError("train and test likes overlap or lose likes")
+
+
+def draw_queries(likes, users, seed=0):
+    """One liked model of each of ``users`` (int64 [len(users)]), drawn uniformly.
+
+    ``likes`` is a users x models CSR (a split's ``train``); every user in
+    ``users`` must have a like there. The similar-list evaluation asks for the
+    neighbours of these models; drawn from a stream of their own, so the same
+    ``seed`` gives the same split and the same queries.
+    """
+    likes = sp.csr_matrix(likes)
+    lengths = likes.indptr[users + 1] - likes.indptr[users]
+    if (lengths == 0).any():
+        raise ValueError("every user drawing a query needs a like")
+    rng = np.random.default_rng([seed, QUERY_STREAM])
+    picks = likes.indptr[users] + rng.integers(0, lengths)
+    return likes.indices[picks].astype(np.int64)

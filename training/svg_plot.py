@@ -3,7 +3,10 @@
 Left: the best configuration's learning curve (test p@k against epochs) with
 its best epoch marked and the popularity baseline dashed. Right: every
 configuration's test p@k trace, the better ones darker, as the reference post drew
-them. :func:`curves_svg` returns an ``<svg>`` element that the ``plot``
+them. When the search measured similar-list recall, a second row: the test
+simk curves of the best configuration by simk, one per similarity exponent,
+and the exponent's effect (each configuration's best test simk against the
+exponent). :func:`curves_svg` returns an ``<svg>`` element that the ``plot``
 command writes to a file and the admin page embeds; all text is escaped.
 Its ``<title>`` and ``<desc>`` carry the numbers it shows, which
 :func:`figure_numbers` also gives to the admin page for a table beside it.
@@ -16,16 +19,19 @@ from html import escape
 PANEL_WIDTH, HEIGHT = 480, 400
 LEFT, RIGHT, TOP, BOTTOM = 64, 20, 64, 52
 INK, TRACE, BASELINE = "#333333", "#1f77b4", "#d62728"
+EXPONENT_COLOURS = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 FONT = 'font-family="sans-serif"'
 
 
 @dataclass
 class Axes:
-    """Maps data (epochs, p@k) to pixels inside one panel whose left edge is ``left``."""
+    """Maps data (epochs or exponents, a metric) to pixels inside one panel whose top-left
+    corner is (``left``, ``top``)."""
 
     left: float
     epochs: tuple
     top_value: float
+    top: float = 0
 
     def x(self, epoch):
         lo, hi = self.epochs
@@ -33,7 +39,7 @@ class Axes:
         return self.left + LEFT + (epoch - lo) / span * (PANEL_WIDTH - LEFT - RIGHT)
 
     def y(self, value):
-        return TOP + (1 - value / self.top_value) * (HEIGHT - TOP - BOTTOM)
+        return self.top + TOP + (1 - value / self.top_value) * (HEIGHT - TOP - BOTTOM)
 
 
 def figure_numbers(results):
@@ -80,16 +86,19 @@ def figure_numbers(results):
 
 
 def curves_svg(results):
-    """The two figures of a RESULTS.json dict as an SVG string (960 x 400 user units)."""
+    """The figures of a RESULTS.json dict as an SVG string: 960 x 400 user units, 960 x 800
+    with the simk row."""
     ranked = _ranked(results["curves"])
     numbers = figure_numbers(results)
     width = 2 * PANEL_WIDTH
+    best_simk = results.get("best_simk")
+    height = 2 * HEIGHT if best_simk and ranked else HEIGHT
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" '
-        f'width="{width}" height="{HEIGHT}" role="img">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img">',
         f"<title>Grid-search learning curves. {escape(numbers['summary'])}</title>",
         f"<desc>{escape(_configurations_text(numbers))}</desc>",
-        f'<rect width="{width}" height="{HEIGHT}" fill="white"/>',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
     ]
     if not ranked:
         parts.append(_text(width / 2, HEIGHT / 2, numbers["summary"], 16, "middle"))
@@ -102,21 +111,87 @@ def curves_svg(results):
     span = (min(epochs), max(epochs))
     best_score, best = ranked[0]
     left, right = Axes(0, span, top_value), Axes(PANEL_WIDTH, span, top_value)
-    parts += _frame(left, y_ticks, "Best learning curve", _describe(best["params"]), k)
+    label = f"Test p@{k}"
+    parts += _frame(left, y_ticks, "Best learning curve", _describe(best["params"]), label)
     parts += _best_panel(left, best, best_score, baseline)
     parts += _frame(
         right,
         y_ticks,
         "Grid-search p@k traces",
         f"{len(ranked)} configurations, darker is better",
-        k,
+        label,
     )
     for rank, (score, curve) in reversed(list(enumerate(ranked))):
         tip = f"{_describe(curve['params'])}: best {score:.5f}"
         parts += _trace(
             right, curve, f'stroke="{TRACE}" stroke-opacity="{1 / (0.1 * rank + 1):.3f}"', tip
         )
+    if height > HEIGHT:
+        parts += _simk_row(results, best_simk, span)
     return "\n".join(parts + ["</svg>"])
+
+
+def _simk_row(results, best_simk, span):
+    """The best configuration's simk curves by exponent, and the exponent's effect."""
+    curves = [c for c in results["curves"] if c.get("simk")]
+    curve = next(c for c in curves if c["params"] == best_simk["params"])
+    baseline = results["baseline"].get("popularity_simk_test")
+    sim_k = results["split"]["sim_k"]
+    values = [v for c in curves for s in c["simk"] for v in s["test"] if v is not None]
+    top_value, y_ticks = _nice_ticks(max(values + [baseline or 0]))
+    left = Axes(0, span, top_value, top=HEIGHT)
+    label = f"Test simk@{sim_k}"
+    parts = _frame(left, y_ticks, "Best similar lists", _describe(best_simk["params"]), label)
+    for colour, series in zip(EXPONENT_COLOURS * 9, curve["simk"], strict=False):
+        name = _exponent_name(series["exponent"])
+        points = {"epochs": curve["epochs"], "test": series["test"]}
+        parts += _trace(left, points, f'stroke="{colour}"', f"{name}: test simk", "test")
+        last = max((i for i, v in enumerate(series["test"]) if v is not None), default=None)
+        if last is not None:
+            x, y = left.x(curve["epochs"][last]), left.y(series["test"][last])
+            parts.append(_text(x - 4, y - 6, name, 11, "end", colour))
+    x, y = left.x(best_simk["iterations"]), left.y(best_simk["simk_test"])
+    parts += [
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{INK}"/>',
+        _text(
+            x,
+            y - 10,
+            f"{best_simk['simk_test']:.4f} at {best_simk['iterations']}",
+            12,
+            _anchor(left, best_simk["iterations"]),
+        ),
+    ]
+    parts += _baseline(left, baseline)
+    exponents = [s["exponent"] for s in curve["simk"]]
+    right = Axes(PANEL_WIDTH, (min(exponents), max(exponents)), top_value, top=HEIGHT)
+    effect = sorted(
+        ((_best_by_exponent(c), c) for c in curves),
+        key=lambda pair: -max((v for v in pair[0] if v is not None), default=-1.0),
+    )
+    parts += _frame(
+        right,
+        y_ticks,
+        "The exponent's effect",
+        "best test simk of each configuration; 1 is cosine, darker is better",
+        label,
+        x_label="Similarity exponent",
+        x_ticks=sorted(exponents),
+    )
+    for rank, (best_values, c) in reversed(list(enumerate(effect))):
+        series = {"epochs": exponents, "test": best_values}
+        style = f'stroke="{TRACE}" stroke-opacity="{1 / (0.1 * rank + 1):.3f}"'
+        parts += _trace(right, series, style, _describe(c["params"]), "test")
+    parts += _baseline(right, baseline)
+    return parts
+
+
+def _best_by_exponent(curve):
+    """A curve's best test simk over its epochs, per exponent (None where none is finite)."""
+    return [max((v for v in s["test"] if v is not None), default=None) for s in curve["simk"]]
+
+
+def _exponent_name(exponent):
+    return "cosine" if exponent == 1 else f"exponent {exponent:g}"
 
 
 def _ranked(curves):
@@ -150,27 +225,37 @@ def _best_panel(axes, curve, score, baseline):
         axes, curve, f'stroke="{TRACE}"', f"{_describe(curve['params'])}: best {score:.5f}"
     )
     x, y = axes.x(epoch), axes.y(score)
-    # Anchor the label away from the panel's edges so it stays inside.
-    share = (epoch - axes.epochs[0]) / ((axes.epochs[1] - axes.epochs[0]) or 1)
-    anchor = "start" if share < 0.25 else "end" if share > 0.75 else "middle"
     parts += [
         f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{TRACE}"/>',
-        _text(x, y - 10, f"{score:.4f} at {epoch}", 12, anchor, TRACE),
+        _text(x, y - 10, f"{score:.4f} at {epoch}", 12, _anchor(axes, epoch), TRACE),
     ]
-    if baseline is not None:
-        x0, x1, yb = axes.x(axes.epochs[0]), axes.x(axes.epochs[1]), axes.y(baseline)
-        parts += [
-            f'<line x1="{x0:.1f}" y1="{yb:.1f}" x2="{x1:.1f}" y2="{yb:.1f}" stroke="{BASELINE}" '
-            'stroke-dasharray="6 4"/>',
-            _text(x1, yb - 6, f"popularity {baseline:.4f}", 12, "end", BASELINE),
-        ]
-    return parts
+    return parts + _baseline(axes, baseline)
 
 
-def _trace(axes, curve, style, tip):
-    """Polylines of a curve's test p@k, broken where a value is missing (a diverged fit)."""
+def _anchor(axes, x):
+    """Text anchor keeping a label at ``x`` away from the panel's edges, so it stays inside."""
+    share = (x - axes.epochs[0]) / ((axes.epochs[1] - axes.epochs[0]) or 1)
+    return "start" if share < 0.25 else "end" if share > 0.75 else "middle"
+
+
+def _baseline(axes, baseline):
+    """The popularity baseline as a dashed line across the panel (nothing when unknown)."""
+    if baseline is None:
+        return []
+    x0, x1, yb = axes.x(axes.epochs[0]), axes.x(axes.epochs[1]), axes.y(baseline)
+    return [
+        f'<line x1="{x0:.1f}" y1="{yb:.1f}" x2="{x1:.1f}" y2="{yb:.1f}" stroke="{BASELINE}" '
+        'stroke-dasharray="6 4"/>',
+        _text(x1, yb - 6, f"popularity {baseline:.4f}", 12, "end", BASELINE),
+    ]
+
+
+def _trace(axes, curve, style, tip, values=None):
+    """Polylines of a curve's test p@k (or of ``curve[values]`` against ``curve["epochs"]``),
+    broken where a value is missing (a diverged fit)."""
     parts, run = [], []
-    points = list(zip(curve["epochs"], curve["patk"]["test"], strict=True))
+    series = curve[values] if values else curve["patk"]["test"]
+    points = list(zip(curve["epochs"], series, strict=True))
     for epoch, value in points + [(None, None)]:
         if value is not None:
             run.append(f"{axes.x(epoch):.1f},{axes.y(value):.1f}")
@@ -183,17 +268,17 @@ def _trace(axes, curve, style, tip):
     return parts
 
 
-def _frame(axes, y_ticks, title, subtitle, k):
-    """Title, axes, ticks and labels of one panel."""
+def _frame(axes, y_ticks, title, subtitle, y_label, x_label="Epochs", x_ticks=None):
+    """Title, axes, ticks and labels of one panel (epoch ticks unless ``x_ticks`` given)."""
     x0, x1 = axes.x(axes.epochs[0]), axes.x(axes.epochs[1])
     y0, y1 = axes.y(0), axes.y(axes.top_value)
     middle = (x0 + x1) / 2
     parts = [
-        _text(middle, 24, title, 18, "middle"),
-        _text(middle, 44, subtitle, 12, "middle"),
+        _text(middle, axes.top + 24, title, 18, "middle"),
+        _text(middle, axes.top + 44, subtitle, 12, "middle"),
         f'<path d="M{x0:.1f},{y1:.1f} V{y0:.1f} H{x1:.1f}" fill="none" stroke="{INK}"/>',
-        _text(middle, HEIGHT - 12, "Epochs", 14, "middle"),
-        _text(axes.left + 18, (y0 + y1) / 2, f"Test p@{k}", 14, "middle", vertical=True),
+        _text(middle, axes.top + HEIGHT - 12, x_label, 14, "middle"),
+        _text(axes.left + 18, (y0 + y1) / 2, y_label, 14, "middle", vertical=True),
     ]
     for value in y_ticks:
         y = axes.y(value)
@@ -201,11 +286,11 @@ def _frame(axes, y_ticks, title, subtitle, k):
             f'<line x1="{x0 - 4:.1f}" y1="{y:.1f}" x2="{x0:.1f}" y2="{y:.1f}" stroke="{INK}"/>',
             _text(x0 - 7, y + 4, f"{value:g}", 11, "end"),
         ]
-    for epoch in _epoch_ticks(axes.epochs):
-        x = axes.x(epoch)
+    for tick in _epoch_ticks(axes.epochs) if x_ticks is None else x_ticks:
+        x = axes.x(tick)
         parts += [
             f'<line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y0 + 4:.1f}" stroke="{INK}"/>',
-            _text(x, y0 + 17, str(epoch), 11, "middle"),
+            _text(x, y0 + 17, f"{tick:g}", 11, "middle"),
         ]
     return parts
 

@@ -53,7 +53,7 @@ def _grouped(scores, k):
     best_groups = np.argpartition(maxima, groups - k, axis=1)[:, -k:]
     candidates = (best_groups[:, None, :] + groups * np.arange(GROUP)[:, None]).reshape(rows, -1)
     values = np.take_along_axis(scores, candidates, axis=1)
-    return np.take_along_axis(candidates, _largest(values, k), axis=1)
+    return np.take_along_axis(candidates, largest(values, k), axis=1)
 
 
 def _one_row(scores, k):
@@ -67,7 +67,7 @@ def _one_row(scores, k):
     return candidates[np.argpartition(scores[candidates], len(candidates) - k)[-k:]]
 
 
-def _largest(values, k):
+def largest(values, k):
     """Column indices of each row's ``k`` largest ``values`` [rows, columns]; may overwrite them.
 
     Distinct as long as each row has at least ``k`` values above ``-inf``.

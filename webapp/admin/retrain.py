@@ -1,9 +1,11 @@
 """What a retrain job runs: ``python -m training`` steps for "tune first" or chosen parameters.
 
 Every job evaluates before it fits, so each candidate model comes with test
-p@k and the popularity baseline to compare against: "tune first" runs a small
-grid search and fits the best; chosen parameters run a one-configuration
-search (a learning curve up to the chosen iterations) and fit those.
+p@k, similar-list recall (simk) and their popularity baselines to compare
+against: "tune first" runs a small grid search, the similarity exponent
+included, and fits the pick by simk; chosen parameters run a
+one-configuration search (a learning curve up to the chosen iterations) and
+fit those, with the exponent whose lists did best.
 """
 
 from dataclasses import dataclass, field
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from training.params import DEFAULT_ITERATIONS, Params
 
 TUNE_GRID = {"factors": "20,40,80", "regularization": "0.01,0.1,1", "alpha": "10,50,100"}
+# Scored at every checkpoint of every fit, so they add evaluation, not fits.
+TUNE_EXPONENTS = "1,0.75,0.5,0.25,0"
 TUNE_EPOCHS = "2:24:2"
 
 
@@ -46,6 +50,7 @@ class RetrainPlan:
         """Argument lists for ``python -m training``: a search, then a fit from it."""
         if self.tune:
             grid = [f"--{key}={values}" for key, values in TUNE_GRID.items()]
+            grid.append(f"--similarity-exponent={TUNE_EXPONENTS}")
             epochs, fit_extra = TUNE_EPOCHS, []
         else:
             p = self.params

@@ -47,12 +47,14 @@ def models_dir():
 def index():
     """The active model, likes files, upload and retrain forms, the job history."""
     files = likes_files.list_files(current_app.config["DATA_DIR"])
+    jobs = store.all_jobs(jobs_dir())
     return render_template(
         "admin/index.html",
         active=_active_model(),
         files=files,
         form=_retrain_form(files, formdata=None),
-        jobs=store.all_jobs(jobs_dir()),
+        jobs=jobs,
+        figures={job["id"]: _pick_figures(job) for job in jobs},
         can_roll_back=activation.can_roll_back(current_app.config["MODEL_PATH"]),
         max_upload=current_app.config["MAX_CONTENT_LENGTH"],
     )
@@ -146,7 +148,12 @@ def job_json(job_id):
     """The job's state and its best metrics so far, for the page's polling."""
     job = _job_or_404(job_id)
     results = _results(job) or {}
-    return jsonify(job=job, best=results.get("best"), baseline=results.get("baseline"))
+    return jsonify(
+        job=job,
+        best=results.get("best"),
+        best_simk=results.get("best_simk"),
+        baseline=results.get("baseline"),
+    )
 
 
 @bp.get("/jobs/<job_id>/curves.svg")
@@ -210,6 +217,17 @@ def _results(job):
         return read_results(store.job_paths(jobs_dir(), job["id"]).results)
     except BadInput:
         return None
+
+
+def _pick_figures(job):
+    """``{"pick", "baseline"}``: what the job fits (best by simk) and the baselines, or None.
+
+    None until its search has measured simk (or for a search from before simk).
+    """
+    results = _results(job)
+    if not results or not results.get("best_simk"):
+        return None
+    return {"pick": results["best_simk"], "baseline": results["baseline"]}
 
 
 def _is_serving(job, active):

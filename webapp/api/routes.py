@@ -11,13 +11,22 @@ from . import bp
 
 @bp.get("/api/models/<mid>/similar")
 def similar(mid):
-    """``{"mid", "name", "likes", "similar": [{"mid", "name", "score", "likes", "co_likes"}]}``."""
+    """``{"mid", "name", "likes", "similarity_exponent",
+    "similar": [{"mid", "name", "score", "likes", "co_likes"}]}``.
+
+    ``score`` is ``y_i . y_j / (|y_i| |y_j| ** similarity_exponent)``: the
+    cosine when the exponent is 1.
+    """
     k = neighbour_count()
     catalog = current_catalog()
     row = catalog.row(mid)
     if row is None:
         abort(404, f"Unknown model {mid!r}.")
-    return {**catalog.card(row), "similar": catalog.similar(row, k)}
+    return {
+        **catalog.card(row),
+        "similarity_exponent": catalog.exponent,
+        "similar": catalog.similar(row, k),
+    }
 
 
 MAX_LIKES = 500  # the most hearts a browser keeps

@@ -5,6 +5,8 @@ import random
 
 from flask import abort, redirect, render_template, request, url_for
 
+from training.similarity import COSINE
+
 from ..request_args import bounded_int, neighbour_count
 from ..serving import current_catalog
 from . import bp
@@ -68,8 +70,20 @@ def render_model(catalog, row, explorer=False):
         "model.html",
         model=catalog.card(row),
         similar=catalog.similar(row, k),
+        score_help=score_help(catalog.exponent),
         k=k,
         explorer=explorer,
+    )
+
+
+def score_help(exponent):
+    """What a similar card's score is, for its tooltip; None for cosine (the template's default)."""
+    if exponent == COSINE:
+        return None
+    return (
+        "similarity score: the cosine of the two models' vectors times the length of this "
+        f"model's vector to the power {1 - exponent:g}, which lifts often liked models; "
+        "the list is ordered by it, highest first"
     )
 
 

@@ -7,23 +7,29 @@ import scipy.sparse as sp
 
 from training import fold_in
 from training.metrics import item_gram
+from training.similarity import COSINE
 
-from .neighbours import co_likes, normalise, similar_rows
+from .neighbours import co_likes, neighbour_space, similar_rows
 
 
 @dataclass
 class Catalog:
     """One loaded artifact, read-only once built (shared by request threads).
 
-    ``unit`` float32 [models, factors] (L2-normalised item vectors),
-    ``item_factors`` float32 [models, factors] (the raw ones, for fold-in), ``mids``
-    and ``names`` lists [models], ``likes`` int64 [models], ``likes_by_model``
-    the model-major CSR [models, users], ``meta`` the artifact's dict and
+    ``vectors`` float32 [models, factors] and ``norms`` float32 [models]: the
+    item vectors divided by their length to the power ``exponent`` and their
+    lengths (see :func:`neighbour_space`); ``exponent`` the meta's
+    ``similarity_exponent`` (1.0, cosine, when absent). ``item_factors``
+    float32 [models, factors] are the raw vectors, for fold-in; ``mids`` and
+    ``names`` lists [models], ``likes`` int64 [models], ``likes_by_model`` the
+    model-major CSR [models, users], ``meta`` the artifact's dict and
     ``sha256`` the hex digest of the artifact file. ``gram`` float64
     [factors, factors] is ``Y^T Y`` of ``item_factors``, computed once at load.
     """
 
-    unit: np.ndarray
+    vectors: np.ndarray
+    norms: np.ndarray
+    exponent: float
     item_factors: np.ndarray
     mids: list
     names: list
@@ -46,8 +52,12 @@ class Catalog:
     @classmethod
     def from_artifact(cls, model, sha256):
         """Build from a :class:`training.artifact.Model` and its file's sha256."""
+        exponent = float(model.meta.get("similarity_exponent", COSINE))
+        vectors, norms = neighbour_space(model.item_factors, exponent)
         return cls(
-            unit=normalise(model.item_factors),
+            vectors=vectors,
+            norms=norms,
+            exponent=exponent,
             item_factors=np.asarray(model.item_factors, dtype=np.float32),
             mids=model.mids.tolist(),
             names=model.names.tolist(),
@@ -62,7 +72,7 @@ class Catalog:
 
     @property
     def factors(self):
-        return self.unit.shape[1]
+        return self.vectors.shape[1]
 
     def row(self, mid):
         """Row of ``mid``, or None when the model does not know it."""
@@ -74,7 +84,7 @@ class Catalog:
 
     def similar(self, row, k):
         """Up to ``k`` most similar models, best first: cards with ``score`` and ``co_likes``."""
-        rows, scores = similar_rows(self.unit, row, k)
+        rows, scores = similar_rows(self.vectors, self.norms, self.exponent, row, k)
         shared = co_likes(self.likes_by_model, row, rows)
         return [
             {**self.card(r), "score": round(float(s), 6), "co_likes": int(c)}

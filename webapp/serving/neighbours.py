@@ -1,34 +1,37 @@
-"""Exact cosine neighbours and shared likes, one query at a time.
+"""Exact neighbours by the artifact's similarity score, and shared likes, one query at a time.
 
-A query is one matrix-vector product over the L2-normalised item vectors and
-the exact top k of :func:`training.top_k.top_k`:
+The score is :mod:`training.similarity`'s ``y_i . y_j / (|y_i| |y_j| ** exponent)``
+(exponent 1: cosine). The item vectors are stored once divided by
+``|y_j| ** exponent``; a query is one matrix-vector product of them with the
+unit query vector and the exact top k of :func:`training.top_k.top_k`:
 O(models x factors) time and O(models) memory, never an all-pairs matrix.
 """
 
 import numpy as np
 
+from training import similarity
 from training.top_k import ranked_top_k
 
 
-def normalise(vectors):
-    """Rows of ``vectors`` (float [n, f]) scaled to unit length, as float32 [n, f].
+def neighbour_space(item_factors, exponent):
+    """``(vectors, norms)`` a catalog keeps: float32 [n, f] item vectors divided by
+    ``|y_j| ** exponent`` (unit rows at exponent 1) and float32 [n] their original lengths.
 
-    An all-zero row (an item the model knows nothing about) stays zero, so its
-    cosine with anything is 0 rather than NaN.
+    A zero row (an item the model knows nothing about) stays zero, so its
+    score with anything is 0 rather than NaN.
     """
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    vectors = np.asarray(item_factors, dtype=np.float32)
+    return similarity.scaled(vectors, exponent), similarity.lengths(vectors)
 
 
-def similar_rows(unit, row, k):
-    """The ``k`` rows most similar to ``row``, best first, never ``row`` itself.
+def similar_rows(vectors, norms, exponent, row, k):
+    """The ``k`` rows scoring highest with ``row``, best first, never ``row`` itself.
 
-    ``unit`` is float32 [n, f] with unit rows. Returns ``(rows, scores)``:
-    int64 [min(k, n-1)] and float32 cosines of the same length; equal scores
-    are ordered by row.
+    ``vectors``/``norms`` from :func:`neighbour_space` with the same
+    ``exponent``. Returns ``(rows, scores)``: int64 [min(k, n-1)] and float32
+    scores of the same length; equal scores are ordered by row.
     """
-    scores = unit @ unit[row]
+    scores = vectors @ similarity.query(vectors, norms, row, exponent)
     scores[row] = -np.inf
     k = min(k, len(scores) - 1)
     if k <= 0:
