@@ -66,7 +66,8 @@ def ensure(path, sha256, models, ann_threshold=ANN_THRESHOLD):
     if models < IN_PROCESS_MODELS:
         build(path, sha256, ann_threshold)
         return folder
-    command = [sys.executable, "-m", "training", "index", path, "--ann-threshold", str(ann_threshold)]
+    command = [sys.executable, "-m", "training", "index", path]
+    command += ["--ann-threshold", str(ann_threshold)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         lines = (done.stderr or "no message").strip().splitlines()
