@@ -6,6 +6,8 @@ derivatives) holds:
 
 | file | dtype, shape | what |
 | --- | --- | --- |
+| ``mids.npy``, ``names.npy`` | unicode [models] | the artifact's, copied |
+| ``like_counts.npy`` | int64 [models] | the artifact's, copied |
 | ``unit.npy`` | float32 [models, factors] | L2-normalised item vectors |
 | ``mid_order.npy`` | int32/int64 [models] | rows in mid order, for ``searchsorted`` |
 | ``popular.npy`` | int32/int64 [models] | rows most liked first (stable) |
@@ -15,7 +17,10 @@ derivatives) holds:
 | ``neighbours.faiss`` | | :mod:`training.ann_index`, only from ``ann_threshold`` models |
 
 Every worker maps these read-only, so a machine holds one copy however many
-workers serve. The folder is built once, under a file lock (other workers
+workers serve. Nothing maps the artifact itself after the build: a file
+rewritten in place (not replaced, as the contract asks) would pull pages
+from under a map and kill the worker with SIGBUS; sidecar files are never
+rewritten, new content gets a new folder. The folder is built once, under a file lock (other workers
 wait, then map it), into a temporary folder renamed into place; folders of
 earlier contents of the same artifact name are removed then. Large
 artifacts are built by ``python -m training index`` in a child process, so
@@ -46,7 +51,16 @@ IN_PROCESS_MODELS = 100_000  # below this, building in the worker costs less tha
 CHUNK = 65_536  # rows normalised at a time
 ANN_FILE = "neighbours.faiss"
 NAMES_FILE = "names.sqlite"
-ARRAYS = ("unit", "mid_order", "popular", "likes_indptr", "likes_indices")
+ARRAYS = (
+    "mids",
+    "names",
+    "like_counts",
+    "unit",
+    "mid_order",
+    "popular",
+    "likes_indptr",
+    "likes_indices",
+)
 
 
 def folder_of(path, sha256):
@@ -117,6 +131,8 @@ def _build_folder(folder, arrays):
             unit[start : start + CHUNK] = normalise(factors[start : start + CHUNK])
         unit.flush()
         del unit
+        for key in ("mids", "names", "like_counts"):
+            np.save(f"{tmp}/{key}.npy", arrays[key])
         index_type = _index_type(len(factors))
         popular = np.argsort(-arrays["like_counts"], kind="stable").astype(index_type)
         np.save(f"{tmp}/mid_order.npy", np.argsort(arrays["mids"]).astype(index_type))
