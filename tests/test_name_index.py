@@ -59,3 +59,14 @@ def test_counts_and_pages_stop_at_the_cap(tmp_path):
         matches = Matches(NameIndex(path), text, popular)
         assert len(matches) == MAX_MATCHES and matches.capped
         assert matches[MAX_MATCHES - 2 : MAX_MATCHES + 3].tolist() == popular[-7:-5].tolist()
+
+
+def test_short_needles_scan_only_the_most_liked_names(tmp_path, monkeypatch):
+    monkeypatch.setattr(name_index, "SHORT_SCAN_RANKS", 3)
+    names = np.array(["ab one", "two", "ab three", "four ab", "ab five"])
+    popular = np.arange(len(names))
+    path = str(tmp_path / "n.sqlite")
+    name_index.build(path, names, popular)
+    short, long = Matches(NameIndex(path), "ab", popular), Matches(NameIndex(path), "ab ", popular)
+    assert short.tolist() == [0, 2] and short.capped
+    assert long.tolist() == [0, 2, 4] and not long.capped

@@ -5,14 +5,17 @@ fold the plain scan uses: "ß" matches "SS"), with its rank in the
 most-liked-first order as the rowid. FTS5 answers a phrase query of
 trigrams from the index and returns rowids in ascending order, so matches
 arrive most liked first and a page is a ``LIMIT``/``OFFSET`` away. The
-tokenizer runs with ``case_sensitive 1``: the text is folded already, and a
-second fold of SQLite's own would match more than the scan does.
+tokenizer runs with ``case_sensitive 1``: the text is folded already, so the
+index compares exactly the characters the scan compares, with no second
+fold of SQLite's own on top.
 
 A trigram index cannot answer a needle of fewer than 3 characters (nor one
 with a NUL, where FTS5's query parser stops); those scan the names in rank
 order with ``instr`` on UTF-8 bytes and stop once a page (or the count cap)
-is filled, so common short needles return at once and only rare ones read
-the whole table.
+is filled, so common short needles return at once. A rare short needle
+would read every name, so the scan stops at the :data:`SHORT_SCAN_RANKS`
+most liked: past that many models its answer is the matches among them
+(``Matches.capped`` says there may be more).
 
 Counting is capped at :data:`MAX_MATCHES`: past that, pages would be
 thousands deep and an exact count of a common trigram costs a walk of its
@@ -27,6 +30,7 @@ import urllib.parse
 from .atomic import atomic_path
 
 MAX_MATCHES = 10_000  # matches counted and paged at most
+SHORT_SCAN_RANKS = 500_000  # names a needle the index cannot answer is looked for in
 TRIGRAM = 3  # characters the tokenizer needs for an indexed query
 BATCH = 50_000  # names inserted per executemany
 
@@ -94,25 +98,34 @@ class NameIndex:
 
 def _query(needle):
     """SQL selecting matching ranks in order, and its one argument."""
-    if len(needle) >= TRIGRAM and "\0" not in needle:  # FTS5 query strings end at a NUL
+    if indexed(needle):
         phrase = '"' + needle.replace('"', '""') + '"'
         return "SELECT rowid FROM grams WHERE grams MATCH ? ORDER BY rowid", phrase
     # As blobs: UTF-8 byte substrings are character substrings, and a NUL is just a byte.
-    scan = "SELECT rank FROM names WHERE instr(CAST(folded AS BLOB), ?) > 0 ORDER BY rank"
-    return scan, needle.encode()
+    scan = "SELECT rank FROM names WHERE instr(CAST(folded AS BLOB), ?) > 0"
+    return f"{scan} AND rank < {SHORT_SCAN_RANKS} ORDER BY rank", needle.encode()
+
+
+def indexed(needle):
+    """True when the trigram index answers the casefolded ``needle``, not the bounded scan."""
+    return len(needle) >= TRIGRAM and "\0" not in needle  # FTS5 query strings end at a NUL
 
 
 class Matches:
     """The rows whose names contain ``text``, most liked first, as a lazy sequence.
 
     ``len()`` is the capped count; slicing runs one page query. ``popular``
-    maps ranks to rows. ``capped`` is True when there may be more matches.
+    maps ranks to rows. ``capped`` is True when there may be more matches: the
+    count reached :data:`MAX_MATCHES`, or a short needle's scan stopped at
+    :data:`SHORT_SCAN_RANKS`.
     """
 
     def __init__(self, index, text, popular):
         self._index, self._text, self._popular = index, text, popular
         self._len = index.count(text)
-        self.capped = self._len >= MAX_MATCHES
+        self.capped = self._len >= MAX_MATCHES or (
+            not indexed(text.casefold()) and len(popular) > SHORT_SCAN_RANKS
+        )
 
     def __len__(self):
         return self._len
