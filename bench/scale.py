@@ -25,11 +25,13 @@ bench/out/scale-<models>.json and prints a summary.
 """
 
 import argparse
+import contextlib
 import hashlib
+import io
+import itertools
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -51,6 +53,8 @@ from serve import free_port, wait_until_up  # noqa: E402
 from training import artifact, wrmf  # noqa: E402
 from training.likes import file_sha256  # noqa: E402
 
+RELOAD_SECONDS = 900  # longest wait for a reload to finish while requests run
+
 WORDS = (
     "knight dragon car house tree robot sword castle ship girl boy cat dog low poly game asset "
     "scan statue head skull chair table lamp gun tank plane rock temple city room kitchen "
@@ -66,7 +70,7 @@ def synthetic_artifact(path, models, factors, likes_per_model, tag="a", random_s
     rng = np.random.default_rng(random_state)
     centres = rng.standard_normal((max(models // 500, 10), factors)).astype(np.float32)
     vectors = centres[rng.integers(0, len(centres), models)]
-    vectors += 0.5 * rng.standard_normal((models, factors), dtype=np.float32)
+    vectors += rng.standard_normal((models, factors), dtype=np.float32)
     mids = np.array([f"{i:032x}" for i in rng.permutation(models * 7)[:models]])
     words = np.array(WORDS + [f"{w}{i}" for i in range(200) for w in WORDS[:20]])
     names = words[rng.integers(0, len(words), models)]
@@ -85,23 +89,31 @@ def synthetic_artifact(path, models, factors, likes_per_model, tag="a", random_s
     return time.perf_counter() - started
 
 
-def child_peak_rss(command, env=None):
-    """Run ``command``; return (seconds, peak RSS of the child in MiB, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def peak_rss_mib():
+    """This process's peak RSS since its exec (``VmHWM``): ``ru_maxrss`` would also count the
+    pages of the parent it was forked from (Linux keeps their high-water mark over exec)."""
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def child_index(path):
+    """In a fresh process: ``python -m training index PATH``; its seconds and peak RSS."""
+    from training.cli import main
+
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        status = main(["index", path])
+    if status:
+        raise SystemExit(status)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024, done.stdout
+    print(json.dumps({"seconds": seconds, "peak_mib": peak_rss_mib(), "folder": out.getvalue()}))
 
 
-def load_in_child(path, mode):
-    """``mode`` mapped or reference: load time, steady RSS and peak RSS (MiB) of one process."""
+def in_child(*args):
+    """Run this script with ``args`` in a fresh process; the JSON it prints."""
     done = subprocess.run(
-        [sys.executable, __file__, "--child-load", mode, path],
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout)
 
@@ -117,8 +129,6 @@ def child_load(mode, path):
         catalog = Catalog.open(path, file_sha256(path), ann_threshold=10**12)
         unit = catalog.unit
     else:  # the catalogue before issue 11: bytes read, np.load copies, Python lists and a dict
-        import io
-
         from webapp.serving.neighbours import normalise
 
         with open(path, "rb") as f:
@@ -137,9 +147,8 @@ def child_load(mode, path):
     for row in rng.integers(0, len(unit), 200):
         scores = unit @ unit[row]
         np.argpartition(scores, -10)[-10:]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     steady = process.memory_info().rss / 2**20
-    print(json.dumps({"seconds": seconds, "steady_mib": steady, "peak_mib": peak}))
+    print(json.dumps({"seconds": seconds, "steady_mib": steady, "peak_mib": peak_rss_mib()}))
 
 
 def start_gunicorn(path, port, workers):
@@ -154,11 +163,18 @@ def start_gunicorn(path, port, workers):
 
 
 def worker_memory(server):
-    """RSS, PSS, USS (MiB) of each worker of the gunicorn ``server`` process."""
+    """RSS, PSS, USS (MiB) of each worker of the gunicorn ``server`` process, and the five
+    mappings with the most RSS in each."""
     rows = []
     for child in psutil.Process(server.pid).children():
         info = child.memory_full_info()
-        rows.append({k: getattr(info, k) / 2**20 for k in ("rss", "pss", "uss")})
+        maps = sorted(child.memory_maps(grouped=True), key=lambda m: -m.rss)[:5]
+        rows.append(
+            {
+                **{k: round(getattr(info, k) / 2**20, 1) for k in ("rss", "pss", "uss")},
+                "top_maps_mib": {os.path.basename(m.path): round(m.rss / 2**20) for m in maps},
+            }
+        )
     return rows
 
 
@@ -175,9 +191,10 @@ def gunicorn_memory(path, workers, mids, words, rng):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, seconds=900)
-        session = requests.Session()
-        for url in requests_for(mids, words, 400, rng):
-            session.get(base + url).raise_for_status()
+        # One keep-alive connection each, taken round robin: the workers accept them in turn.
+        sessions = [requests.Session() for _ in range(4 * workers)]
+        for i, url in enumerate(requests_for(mids, words, 400 * workers, rng)):
+            sessions[i % len(sessions)].get(base + url).raise_for_status()
         time.sleep(1)
         return {"command": f"gunicorn {command}", "workers": worker_memory(server)}
     finally:
@@ -273,17 +290,17 @@ def reload_stall(path, other, mids, rng):
         old_sha = session.get(base + "/healthz").json()["model"]["sha256"]
         shutil.copyfile(other, path + ".tmp")
         os.replace(path + ".tmp", path)
-        started, during = time.perf_counter(), []
-        for url in urls[300:]:
-            during.append(timed(url))
-            health = session.get(base + "/healthz").json()["model"]["sha256"]
-            if health != old_sha and len(during) > 20:
+        started, during, url_cycle = time.perf_counter(), [], itertools.cycle(urls[300:])
+        while time.perf_counter() - started < RELOAD_SECONDS:
+            during.append(timed(next(url_cycle)))
+            if session.get(base + "/healthz").json()["model"]["sha256"] != old_sha:
                 break
         return {
             "before": millis(before),
             "during": {**millis(during), "max_ms": round(max(during) * 1000, 1)},
             "requests_during": len(during),
             "reload_seconds": round(time.perf_counter() - started, 1),
+            "new_model_served": time.perf_counter() - started < RELOAD_SECONDS,
         }
     finally:
         server.terminate()
@@ -299,9 +316,12 @@ def main(argv=None):
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--skip", default="", help="comma list of: gunicorn,reload,reference")
     parser.add_argument("--child-load", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-index", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_load:
         return child_load(*args.child_load)
+    if args.child_index:
+        return child_index(args.child_index)
     skip = set(filter(None, args.skip.split(",")))
     os.makedirs(OUT, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="scale-", dir=OUT)
@@ -312,13 +332,13 @@ def main(argv=None):
         write = synthetic_artifact(path, args.models, args.factors, args.likes_per_model)
         r["write_seconds"] = round(write, 1)
         r["artifact_mib"] = round(os.path.getsize(path) / 2**20)
-        seconds, peak, out = child_peak_rss([sys.executable, "-m", "training", "index", path])
-        sidecar_mib = sum(e.stat().st_size for e in os.scandir(out.strip())) / 2**20
-        r["index"] = {"seconds": round(seconds, 1), "peak_mib": round(peak), "mib": sidecar_mib}
+        r["index"] = in_child("--child-index", path)
+        files = os.scandir(r["index"].pop("folder").strip())
+        r["index"]["files_mib"] = {e.name: round(e.stat().st_size / 2**20) for e in files}
         print(json.dumps(r), flush=True)
-        r["load_mapped"] = load_in_child(path, "mapped")
+        r["load_mapped"] = in_child("--child-load", "mapped", path)
         if "reference" not in skip:
-            r["load_reference"] = load_in_child(path, "reference")
+            r["load_reference"] = in_child("--child-load", "reference", path)
         print(json.dumps(r), flush=True)
         from webapp.serving.catalog import Catalog
 
