@@ -1,25 +1,52 @@
-"""The model store: reloads on a new file, keeps the old model on a broken one, 503 without one."""
+"""The model store: reloads a new file off the request path, keeps the old model on a broken
+one, 503 without one."""
 
+import fcntl
+import glob
 import os
 
 import numpy as np
 from conftest import write_artifact
 
 from training.likes import file_sha256
+from webapp.serving.model_store import EXTENSION
 
 
-def test_a_replaced_artifact_is_served_on_the_next_request(make_app, tmp_path):
+def _three_then_four(path, make_app):
+    write_artifact(path, np.eye(3, dtype=np.float32), list("abc"), list("ABC"), np.eye(3))
+    app = make_app(path)
+    assert app.test_client().get("/healthz").get_json()["model"]["models"] == 3
+    write_artifact(path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4))
+    return app, app.extensions[EXTENSION]
+
+
+def test_a_replaced_artifact_is_served_once_loaded_in_the_background(make_app, tmp_path):
     path = str(tmp_path / "active.npz")
-    likes = np.eye(3, dtype=np.float32)
-    write_artifact(path, np.eye(3, dtype=np.float32), ["a", "b", "c"], ["A", "B", "C"], likes)
-    client = make_app(path).test_client()
-    assert client.get("/healthz").get_json()["model"]["models"] == 3
-    write_artifact(
-        path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4, dtype=np.float32)
-    )
+    app, store = _three_then_four(path, make_app)
+    client = app.test_client()
+    client.get("/healthz")  # notices the new file and starts loading it
+    assert store.wait(timeout=30)
     health = client.get("/healthz").get_json()["model"]
     assert health["models"] == 4 and health["sha256"] == file_sha256(path)
     assert client.get("/api/models/d/similar").status_code == 200
+    # the sidecar folder of the replaced content is gone, the new one serves
+    assert len(glob.glob(f"{path}-*.serving")) == 1
+
+
+def test_a_request_during_a_slow_load_gets_the_old_model_at_once(make_app, tmp_path):
+    """The new file's sidecar is built under a file lock; holding it stalls the load, not the
+    requests."""
+    path = str(tmp_path / "active.npz")
+    app, store = _three_then_four(path, make_app)
+    client = app.test_client()
+    with open(tmp_path / ".active.npz.serving.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for _ in range(3):
+            assert client.get("/healthz").get_json()["model"]["models"] == 3
+            assert client.get("/api/models/d/similar").status_code == 404
+        assert not store.wait(timeout=0.2)  # the load is still waiting for the lock
+    assert store.wait(timeout=30)
+    assert client.get("/healthz").get_json()["model"]["models"] == 4
 
 
 def test_a_broken_new_file_keeps_the_old_model(make_app, tmp_path):
@@ -31,10 +58,13 @@ def test_a_broken_new_file_keeps_the_old_model(make_app, tmp_path):
         ["A", "B", "C"],
         np.eye(3, dtype=np.float32),
     )
-    client = make_app(path).test_client()
+    app = make_app(path)
+    client = app.test_client()
     sha = client.get("/healthz").get_json()["model"]["sha256"]
     with open(path, "wb") as f:
         f.write(b"not a zip file")
+    assert client.get("/healthz").get_json()["model"]["sha256"] == sha
+    assert app.extensions[EXTENSION].wait(timeout=30)
     assert client.get("/healthz").get_json()["model"]["sha256"] == sha
     os.remove(path)
     assert client.get("/api/models/a/similar").status_code == 200

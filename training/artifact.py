@@ -4,6 +4,8 @@ Keys: ``item_factors`` float32 [models, factors], ``mids``/``names`` unicode
 [models], ``like_counts`` int64 [models], ``likes_indptr``/``likes_indices``
 int64 (model-major CSR of who liked what: rows = models, columns = users),
 ``meta`` a JSON string. Written atomically; loaded with ``allow_pickle=False``.
+Each member's data starts 64-byte aligned, so the web app maps the arrays
+instead of reading them (:mod:`training.artifact_mmap`).
 """
 
 import json
@@ -15,7 +17,7 @@ import numpy as np
 import scipy
 import scipy.sparse as sp
 
-from .atomic import atomic_path
+from .artifact_mmap import map_arrays, write_aligned
 from .errors import BadInput
 
 FORMAT = 1
@@ -81,8 +83,7 @@ def save_model(path, item_factors, mids, names, likes, meta):
         "likes_indices": by_model.indices.astype(np.int64),
         "meta": np.array(json.dumps(meta)),
     }
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, **arrays)
+    write_aligned(path, arrays)
 
 
 def load_model(path):
@@ -97,6 +98,19 @@ def load_model(path):
         raise BadInput(f"{path}: cannot load model: {e}") from None
     meta = json.loads(str(arrays.pop("meta")))
     model = Model(meta=meta, **arrays)
+    _check(path, model)
+    return model
+
+
+def open_model(path):
+    """The artifact at ``path`` with its arrays memory-mapped read-only (see
+    :mod:`training.artifact_mmap`), checked as :func:`load_model` checks it."""
+    arrays = map_arrays(path)
+    missing = [k for k in KEYS if k not in arrays]
+    if missing:
+        raise BadInput(f"{path}: not a Sketchrec model, missing {', '.join(missing)}")
+    meta = json.loads(str(arrays["meta"]))
+    model = Model(meta=meta, **{k: arrays[k] for k in KEYS if k != "meta"})
     _check(path, model)
     return model
 

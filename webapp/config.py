@@ -2,6 +2,8 @@
 
 import os
 
+from .serving.sidecar import ANN_THRESHOLD
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
 
@@ -18,6 +20,7 @@ def defaults(instance_path):
         "JOBS_DIR": os.path.join(instance_path, "jobs"),
         "ADMIN_PASSWORD_HASH": None,
         "MAX_CONTENT_LENGTH": 256 * 1024 * 1024,  # largest likes upload, bytes
+        "ANN_THRESHOLD": ANN_THRESHOLD,  # models from which similar lists are approximate
     }
 
 
@@ -35,6 +38,7 @@ def configure(app, test_config=None):
     for key in ("MODEL_PATH", "SKETCHFAB_API_URL", "THUMBNAIL_CACHE", "DATA_DIR", "JOBS_DIR"):
         app.config[key] = str(app.config[key])
     app.config["SKETCHFAB_TIMEOUT"] = float(app.config["SKETCHFAB_TIMEOUT"])
+    app.config["ANN_THRESHOLD"] = int(app.config["ANN_THRESHOLD"])
     app.config["OFFLINE"] = as_bool(app.config["OFFLINE"], "SKETCHREC_OFFLINE")
 
 

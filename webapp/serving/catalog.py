@@ -1,49 +1,72 @@
 """The served model: an artifact turned into what the pages and the API ask of it."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 
-from .neighbours import co_likes, normalise, similar_rows
+from training import ann_index
+from training.artifact import open_model
+from training.name_index import Matches, NameIndex
+
+from . import sidecar
+from .neighbours import co_likes, similar_rows
+
+
+class LikesPattern(NamedTuple):
+    """The model-major likes CSR's pattern [models, users]: what :func:`co_likes` reads."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    shape: tuple
 
 
 @dataclass
 class Catalog:
-    """One loaded artifact, read-only once built (shared by request threads).
+    """One loaded artifact, read-only (shared by request threads).
 
-    ``unit`` float32 [models, factors] (L2-normalised item vectors), ``mids``
-    and ``names`` lists [models], ``likes`` int64 [models], ``likes_by_model``
-    the model-major CSR [models, users], ``meta`` the artifact's dict and
-    ``sha256`` the hex digest of the artifact file.
+    Every array is a read-only memory map of the artifact's sidecar folder
+    (:mod:`.sidecar`), so the workers of a machine share one copy and
+    no per-model Python object is built. ``unit`` float32 [models, factors]
+    (L2-normalised item vectors), ``mids`` and ``names`` unicode [models],
+    ``likes`` int64 [models], ``likes_by_model`` the likes pattern, ``mid_order``
+    the rows in mid order, ``popular`` the rows most liked first, ``name_index``
+    the name search, ``ann`` the approximate index (None below its threshold),
+    ``meta`` the artifact's dict and ``sha256`` the hex digest of its file.
     """
 
     unit: np.ndarray
-    mids: list
-    names: list
+    mids: np.ndarray
+    names: np.ndarray
     likes: np.ndarray
-    likes_by_model: sp.csr_matrix
+    likes_by_model: LikesPattern
+    mid_order: np.ndarray
+    popular: np.ndarray
+    name_index: NameIndex
+    ann: object
     meta: dict
     sha256: str
-    row_of: dict = field(init=False, repr=False)
-    popular: np.ndarray = field(init=False, repr=False)
-    folded_names: list = field(init=False, repr=False)
-
-    def __post_init__(self):
-        self.row_of = {mid: row for row, mid in enumerate(self.mids)}
-        # Most liked first; the stable sort keeps file order among equals.
-        self.popular = np.argsort(-self.likes, kind="stable")
-        self.folded_names = [name.casefold() for name in self.names]
 
     @classmethod
-    def from_artifact(cls, model, sha256):
-        """Build from a :class:`training.artifact.Model` and its file's sha256."""
+    def open(cls, path, sha256, ann_threshold=sidecar.ANN_THRESHOLD):
+        """Map the artifact at ``path`` (content ``sha256``) and its sidecar folder, built if
+        missing; the approximate index answers from ``ann_threshold`` models."""
+        model = open_model(path)
+        folder = sidecar.ensure(path, sha256, len(model.mids), ann_threshold)
+        derived = sidecar.load(folder)
+        users = int(derived["likes_indices"].max(initial=-1)) + 1
         return cls(
-            unit=normalise(model.item_factors),
-            mids=model.mids.tolist(),
-            names=model.names.tolist(),
-            likes=model.like_counts.astype(np.int64),
-            likes_by_model=model.model_users,
+            unit=derived["unit"],
+            mids=derived["mids"],
+            names=derived["names"],
+            likes=derived["like_counts"],
+            likes_by_model=LikesPattern(
+                derived["likes_indptr"], derived["likes_indices"], (len(model.mids), users)
+            ),
+            mid_order=derived["mid_order"],
+            popular=derived["popular"],
+            name_index=NameIndex(f"{folder}/{sidecar.NAMES_FILE}"),
+            ann=sidecar.load_ann(folder) if len(model.mids) >= ann_threshold else None,
             meta=model.meta,
             sha256=sha256,
         )
@@ -57,15 +80,27 @@ class Catalog:
 
     def row(self, mid):
         """Row of ``mid``, or None when the model does not know it."""
-        return self.row_of.get(mid)
+        # In the array's own dtype: a longer needle would make numpy cast (copy) every mid.
+        key = np.asarray(mid, dtype=self.mids.dtype)
+        at = int(np.searchsorted(self.mids, key, sorter=self.mid_order))
+        if at < len(self) and self.mids[self.mid_order[at]] == mid:
+            return int(self.mid_order[at])
+        return None
 
     def card(self, row):
         """``{"mid", "name", "likes"}`` of one model."""
-        return {"mid": self.mids[row], "name": self.names[row], "likes": int(self.likes[row])}
+        return {
+            "mid": str(self.mids[row]),
+            "name": str(self.names[row]),
+            "likes": int(self.likes[row]),
+        }
 
     def similar(self, row, k):
         """Up to ``k`` most similar models, best first: cards with ``score`` and ``co_likes``."""
-        rows, scores = similar_rows(self.unit, row, k)
+        if self.ann is None:
+            rows, scores = similar_rows(self.unit, row, k)
+        else:
+            rows, scores = ann_index.similar_rows(self.ann, self.unit, self.unit[row], row, k)
         shared = co_likes(self.likes_by_model, row, rows)
         return [
             {**self.card(r), "score": round(float(s), 6), "co_likes": int(c)}
@@ -73,6 +108,6 @@ class Catalog:
         ]
 
     def search(self, text):
-        """Rows whose name contains ``text`` (case-insensitive), most liked first."""
-        needle = text.casefold()
-        return [row for row in self.popular.tolist() if needle in self.folded_names[row]]
+        """Rows whose name contains ``text`` (case-insensitive), most liked first: a lazy
+        sequence of at most :data:`training.name_index.MAX_MATCHES` (``capped`` says so)."""
+        return Matches(self.name_index, text, self.popular)

@@ -31,7 +31,7 @@ def thumbnail(mid):
     row = catalog.row(mid)
     if row is None:
         return placeholder_response(mid, mid, LASTING_MAX_AGE)
-    name = catalog.names[row]
+    name = str(catalog.names[row])
     try:
         found = current_client().thumbnail(mid)
     except Exception:  # noqa: BLE001 - a broken cache file or the like must still give an image
