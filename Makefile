@@ -21,7 +21,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 # requirements.txt is generated, never edited by hand: change pyproject.toml, then `make lock`.
 lock: $(STAMP)
-	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra bench --extra prod --extra spark --extra dev \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra bench --extra prod --extra spark --extra scale --extra dev \
 	  --python-version 3.11 --quiet --output-file requirements.txt
 
 $(DEMO_LIKES): | $(STAMP)

@@ -297,7 +297,7 @@ def main(argv=None):
         "size": {
             "models": len(catalog),
             "factors": catalog.factors,
-            "likes": int(catalog.likes_by_model.nnz),
+            "likes": len(catalog.likes_by_model.indices),
         },
         "queries": time_queries(catalog, args.queries, rng),
         "queries_by_exponent": time_exponents(

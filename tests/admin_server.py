@@ -165,6 +165,17 @@ def health(server):
     return requests.get(server.url + "/healthz", timeout=10).json()
 
 
+def served_sha(server, sha256, timeout=30):
+    """Wait until 8 answers in a row come from the model ``sha256`` (every worker loads a new
+    file in the background, so it serves the old one for a moment); True when they do."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(health(server)["model"]["sha256"] == sha256 for _ in range(8)):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def similar(server, mid):
     """The mids of ``mid``'s similar list, or None when the API does not answer 200."""
     response = requests.get(f"{server.url}/api/models/{mid}/similar?k=10", timeout=10)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from training.artifact import load_model
+from webapp.serving import sidecar
 
 from training_helpers import run_training as run
 
@@ -161,3 +162,23 @@ def test_foldin_eval_prints_four_rows(small_demo):
     assert rows[1][2] == "1.00x" and rows[4][3] == "1.00x"
     patk = [float(r[1]) for r in rows[1:]]
     assert all(0 < p <= 1 for p in patk)
+
+
+@pytest.mark.slow
+def test_index_builds_the_serving_folder_and_rejects_what_is_not_a_model(tmp_path, demo_model):
+    result = run("index", demo_model.path, "--ann-threshold", 100)
+    assert result.returncode == 0, result.stderr
+    folder = result.stdout.strip()
+    assert sorted(os.listdir(folder)) == sorted(
+        [f"{name}.npy" for name in sidecar.ARRAYS] + [sidecar.NAMES_FILE, sidecar.ANN_FILE]
+    )
+    for content in (b"not a zip", None):
+        path = tmp_path / "bad.npz"
+        if content is None:
+            np.savez(path, item_factors=np.eye(2))
+        else:
+            path.write_bytes(content)
+        result = run("index", path)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1
+        assert str(path) in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.serving"))

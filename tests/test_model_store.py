@@ -1,5 +1,8 @@
-"""The model store: reloads on a new file, keeps the old model on a broken one, 503 without one."""
+"""The model store: reloads a new file off the request path, keeps the old model on a broken
+one, 503 without one."""
 
+import fcntl
+import glob
 import os
 import subprocess
 import sys
@@ -11,20 +14,44 @@ from conftest import write_artifact
 from training.artifact import load_model
 from training.errors import BadInput
 from training.likes import file_sha256
+from webapp.serving.model_store import EXTENSION
 
 
-def test_a_replaced_artifact_is_served_on_the_next_request(make_app, tmp_path):
+def _three_then_four(path, make_app):
+    write_artifact(path, np.eye(3, dtype=np.float32), list("abc"), list("ABC"), np.eye(3))
+    app = make_app(path)
+    assert app.test_client().get("/healthz").get_json()["model"]["models"] == 3
+    write_artifact(path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4))
+    return app, app.extensions[EXTENSION]
+
+
+def test_a_replaced_artifact_is_served_once_loaded_in_the_background(make_app, tmp_path):
     path = str(tmp_path / "active.npz")
-    likes = np.eye(3, dtype=np.float32)
-    write_artifact(path, np.eye(3, dtype=np.float32), ["a", "b", "c"], ["A", "B", "C"], likes)
-    client = make_app(path).test_client()
-    assert client.get("/healthz").get_json()["model"]["models"] == 3
-    write_artifact(
-        path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4, dtype=np.float32)
-    )
+    app, store = _three_then_four(path, make_app)
+    client = app.test_client()
+    client.get("/healthz")  # notices the new file and starts loading it
+    assert store.wait(timeout=30)
     health = client.get("/healthz").get_json()["model"]
     assert health["models"] == 4 and health["sha256"] == file_sha256(path)
     assert client.get("/api/models/d/similar").status_code == 200
+    # the sidecar folder of the replaced content is gone, the new one serves
+    assert len(glob.glob(f"{path}-*.serving")) == 1
+
+
+def test_a_request_during_a_slow_load_gets_the_old_model_at_once(make_app, tmp_path):
+    """The new file's sidecar is built under a file lock; holding it stalls the load, not the
+    requests."""
+    path = str(tmp_path / "active.npz")
+    app, store = _three_then_four(path, make_app)
+    client = app.test_client()
+    with open(tmp_path / ".active.npz.serving.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for _ in range(3):
+            assert client.get("/healthz").get_json()["model"]["models"] == 3
+            assert client.get("/api/models/d/similar").status_code == 404
+        assert not store.wait(timeout=0.2)  # the load is still waiting for the lock
+    assert store.wait(timeout=30)
+    assert client.get("/healthz").get_json()["model"]["models"] == 4
 
 
 def three_models(path):
@@ -41,10 +68,13 @@ def test_a_broken_new_file_keeps_the_old_model(make_app, tmp_path):
         ["A", "B", "C"],
         np.eye(3, dtype=np.float32),
     )
-    client = make_app(path).test_client()
+    app = make_app(path)
+    client = app.test_client()
     sha = client.get("/healthz").get_json()["model"]["sha256"]
     with open(path, "wb") as f:
         f.write(b"not a zip file")
+    assert client.get("/healthz").get_json()["model"]["sha256"] == sha
+    assert app.extensions[EXTENSION].wait(timeout=30)
     assert client.get("/healthz").get_json()["model"]["sha256"] == sha
     os.remove(path)
     assert client.get("/api/models/a/similar").status_code == 200
@@ -83,24 +113,32 @@ def test_a_web_worker_never_loads_implicit(demo_model, tmp_path):
     assert done.stdout.strip() == "[]"
 
 
+def settled_health(app, client):
+    """``/healthz`` once the reload the first request started has finished."""
+    client.get("/healthz")
+    assert app.extensions[EXTENSION].wait(timeout=30)
+    return client.get("/healthz")
+
+
 def test_healthz_says_degraded_with_the_reason_while_the_old_model_serves(make_app, tmp_path):
     path = three_models(str(tmp_path / "active.npz"))
-    client = make_app(path).test_client()
+    app = make_app(path)
+    client = app.test_client()
     good = client.get("/healthz").get_json()
     assert good["status"] == "ok" and "reason" not in good
     with open(path, "wb") as f:
         f.write(b"not a zip file")
-    degraded = client.get("/healthz")
+    degraded = settled_health(app, client)
     body = degraded.get_json()
     assert degraded.status_code == 200 and body["status"] == "degraded"
-    assert body["reason"].startswith("the model file: cannot load model")
+    assert body["reason"].startswith("the model file: cannot ")
     assert body["model"]["sha256"] == good["model"]["sha256"]
     assert str(tmp_path) not in degraded.get_data(as_text=True)
     os.remove(path)
     body = client.get("/healthz").get_json()
     assert body["status"] == "degraded" and "missing" in body["reason"]
     three_models(path)
-    assert client.get("/healthz").get_json()["status"] == "ok"
+    assert settled_health(app, client).get_json()["status"] == "ok"
 
 
 def test_answers_never_show_the_model_path(make_app, tmp_path, caplog):

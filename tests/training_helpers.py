@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from training.likes import write_likes
 from training.search import Grid
+from webapp.serving.neighbours import neighbour_space
 
 SMALL_GRID = Grid(factors=(20, 40), regularization=(0.1, 10.0), alpha=(10.0, 50.0))
 SMALL_EPOCHS = range(2, 12, 2)
@@ -41,3 +42,11 @@ def csr(rows, shape):
     for u, cols in enumerate(rows):
         dense[u, cols] = 1
     return sp.csr_matrix(dense)
+
+
+def clustered(n, factors=16, clusters=40, random_state=0):
+    """Unit vectors drawn around ``clusters`` centres (a mixture of gaussians)."""
+    rng = np.random.default_rng(random_state)
+    centres = rng.standard_normal((clusters, factors))
+    vectors = centres[rng.integers(0, clusters, n)] + 0.5 * rng.standard_normal((n, factors))
+    return neighbour_space(vectors, 1.0)[0]

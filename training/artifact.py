@@ -5,7 +5,9 @@ Keys: ``item_factors`` float32 [models, factors], ``mids``/``names`` unicode
 int64 (model-major CSR of who liked what: rows = models, columns = users),
 ``meta`` a JSON string (with ``similarity_exponent``, the neighbour score's
 exponent, since simk; 1.0, cosine, when absent). Written atomically; loaded
-with ``allow_pickle=False``.
+with ``allow_pickle=False``. Each member's data starts 64-byte aligned, so
+the web app maps the arrays instead of reading them
+(:mod:`training.artifact_mmap`).
 """
 
 import json
@@ -18,7 +20,7 @@ import numpy as np
 import scipy
 import scipy.sparse as sp
 
-from .atomic import atomic_path
+from .artifact_mmap import map_arrays, write_aligned
 from .errors import BadInput
 from .likes import mid_problem
 
@@ -85,20 +87,39 @@ def save_model(path, item_factors, mids, names, likes, meta):
         "likes_indices": by_model.indices.astype(np.int64),
         "meta": np.array(json.dumps(meta)),
     }
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, **arrays)
+    write_aligned(path, arrays)
 
 
 def load_model(path):
     """Load and check the artifact at ``path``; raise :class:`BadInput` if unusable."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in KEYS if k not in z.files]
-            if missing:
-                raise BadInput(f"{path}: not a Sketchrec model, missing {', '.join(missing)}")
+            _require_keys(path, z.files)
             arrays = {k: z[k] for k in KEYS}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise BadInput(f"{path}: cannot load model: {e}") from None
+    return _checked(path, arrays)
+
+
+def open_model(path):
+    """The artifact at ``path`` with its arrays memory-mapped read-only (see
+    :mod:`training.artifact_mmap`), checked as :func:`load_model` checks it."""
+    try:
+        arrays = map_arrays(path)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise BadInput(f"{path}: cannot load model: {e}") from None
+    _require_keys(path, arrays)
+    return _checked(path, {k: arrays[k] for k in KEYS})
+
+
+def _require_keys(path, present):
+    missing = [k for k in KEYS if k not in present]
+    if missing:
+        raise BadInput(f"{path}: not a Sketchrec model, missing {', '.join(missing)}")
+
+
+def _checked(path, arrays):
+    """The :class:`Model` of ``arrays`` (the artifact's keys); :class:`BadInput` if unusable."""
     model = Model(meta=_meta(path, arrays.pop("meta")), **arrays)
     for check in (_shape_problem, _content_problem):
         if problem := check(model):

@@ -56,6 +56,7 @@ def build_parser():
         _fetch_parser,
         _prepare_parser,
         _fit_parser,
+        _index_parser,
         _search_parser,
         _plot_parser,
         _foldin_eval_parser,
@@ -364,6 +365,31 @@ def _run_search(args):
         progress=sys.stderr.isatty(),
     )
     print(f"Wrote {args.out}")
+
+
+def _index_parser(sub):
+    p = sub.add_parser(
+        "index",
+        help="build the files the web app serves a model with (beside it): mapped arrays, "
+        "name index, approximate neighbours from --ann-threshold models",
+    )
+    p.add_argument("model", metavar="MODEL.npz")
+    p.add_argument("--ann-threshold", type=positive_int, default=None, help="default 500000")
+    p.set_defaults(run=_run_index)
+
+
+def _run_index(args):
+    # The serving files are the web app's; imported here so other subcommands never load it.
+    from webapp.serving import sidecar
+
+    from .likes import file_sha256
+
+    threshold = args.ann_threshold or sidecar.ANN_THRESHOLD
+    try:
+        sha256 = file_sha256(args.model)
+    except OSError as e:
+        raise BadInput(f"{args.model}: {e.strerror}") from None
+    print(sidecar.build(args.model, sha256, threshold))
 
 
 def _plot_parser(sub):

@@ -2,6 +2,8 @@
 
 import os
 
+from .serving.sidecar import ANN_THRESHOLD
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
 
@@ -23,6 +25,7 @@ def defaults(instance_path):
         "ADMIN_LOGIN_WINDOW": 300.0,  # seconds
         "MAX_QUEUED_JOBS": 3,  # retrain jobs waiting behind the running one
         "MAX_CONTENT_LENGTH": 256 * 1024 * 1024,  # largest likes upload, bytes
+        "ANN_THRESHOLD": ANN_THRESHOLD,  # models from which similar lists are approximate
     }
 
 
@@ -50,6 +53,7 @@ def configure(app, test_config=None):
     app.config["ADMIN_LOGIN_WINDOW"] = float(app.config["ADMIN_LOGIN_WINDOW"])
     for key in ("ADMIN_LOGIN_ATTEMPTS", "MAX_QUEUED_JOBS"):
         app.config[key] = int(app.config[key])
+    app.config["ANN_THRESHOLD"] = int(app.config["ANN_THRESHOLD"])
     app.config["OFFLINE"] = as_bool(app.config["OFFLINE"], "SKETCHREC_OFFLINE")
     app.config["SECURE_COOKIES"] = as_bool(app.config["SECURE_COOKIES"], "SKETCHREC_SECURE_COOKIES")
 

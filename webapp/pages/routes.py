@@ -60,7 +60,9 @@ def search():
         return redirect(url_for("pages.model", mid=mid))
     rows = catalog.search(q)
     cards, pager = paginate(catalog, rows)
-    return render_template("search.html", q=q, cards=cards, pager=pager, matches=len(rows))
+    return render_template(
+        "search.html", q=q, cards=cards, pager=pager, matches=len(rows), more=rows.capped
+    )
 
 
 def render_model(catalog, row, explorer=False):

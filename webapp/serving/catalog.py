@@ -1,68 +1,86 @@
 """The served model: an artifact turned into what the pages and the API ask of it."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 
-from training import fold_in
-from training.metrics import item_gram
-from training.similarity import COSINE
+from training import ann_index, fold_in
+from training.artifact import open_model
+from training.name_index import Matches, NameIndex
+from training.similarity import COSINE, query
 
-from .neighbours import co_likes, neighbour_space, similar_rows
+from . import sidecar
+from .neighbours import co_likes, similar_rows
+
+
+class LikesPattern(NamedTuple):
+    """The model-major likes CSR's pattern [models, users]: what :func:`co_likes` reads."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    shape: tuple
 
 
 @dataclass
 class Catalog:
-    """One loaded artifact, read-only once built (shared by request threads).
+    """One loaded artifact, read-only (shared by request threads).
 
-    ``vectors`` float32 [models, factors] and ``norms`` float32 [models]: the
-    item vectors divided by their length to the power ``exponent`` and their
-    lengths (see :func:`neighbour_space`); ``exponent`` the meta's
-    ``similarity_exponent`` (1.0, cosine, when absent). ``item_factors``
-    float32 [models, factors] are the raw vectors, for fold-in; ``mids`` and
-    ``names`` lists [models], ``likes`` int64 [models], ``likes_by_model`` the
-    model-major CSR [models, users], ``meta`` the artifact's dict and
-    ``sha256`` the hex digest of the artifact file. ``gram`` float64
-    [factors, factors] is ``Y^T Y`` of ``item_factors``, computed once at load.
+    Every array is a read-only memory map of the artifact's sidecar folder
+    (:mod:`.sidecar`), so the workers of a machine share one copy and no
+    per-model Python object is built. ``vectors`` float32 [models, factors]
+    are the item vectors divided by their length to the power ``exponent``
+    (the meta's ``similarity_exponent``; 1.0, cosine, when absent) and
+    ``norms`` float32 [models] their lengths; ``item_factors`` float32
+    [models, factors] the raw vectors and ``gram`` float64 [factors, factors]
+    their ``Y^T Y``, for fold-in. ``mids`` and ``names`` unicode [models],
+    ``likes`` int64 [models], ``likes_by_model`` the likes pattern,
+    ``mid_order`` the rows in mid order, ``popular`` the rows most liked
+    first, ``name_index`` the name search, ``ann`` the approximate index
+    (None below its threshold), ``meta`` the artifact's dict and ``sha256``
+    the hex digest of its file.
     """
 
     vectors: np.ndarray
     norms: np.ndarray
     exponent: float
     item_factors: np.ndarray
-    mids: list
-    names: list
+    gram: np.ndarray
+    mids: np.ndarray
+    names: np.ndarray
     likes: np.ndarray
-    likes_by_model: sp.csr_matrix
+    likes_by_model: LikesPattern
+    mid_order: np.ndarray
+    popular: np.ndarray
+    name_index: NameIndex
+    ann: object
     meta: dict
     sha256: str
-    row_of: dict = field(init=False, repr=False)
-    popular: np.ndarray = field(init=False, repr=False)
-    folded_names: list = field(init=False, repr=False)
-    gram: np.ndarray = field(init=False, repr=False)
-
-    def __post_init__(self):
-        self.row_of = {mid: row for row, mid in enumerate(self.mids)}
-        # Most liked first; the stable sort keeps file order among equals.
-        self.popular = np.argsort(-self.likes, kind="stable")
-        self.folded_names = [name.casefold() for name in self.names]
-        self.gram = item_gram(self.item_factors)
 
     @classmethod
-    def from_artifact(cls, model, sha256):
-        """Build from a :class:`training.artifact.Model` and its file's sha256."""
-        exponent = float(model.meta.get("similarity_exponent", COSINE))
-        vectors, norms = neighbour_space(model.item_factors, exponent)
+    def open(cls, path, sha256, ann_threshold=sidecar.ANN_THRESHOLD):
+        """Map the artifact at ``path`` (content ``sha256``) and its sidecar folder, built if
+        missing; the approximate index answers from ``ann_threshold`` models."""
+        model = open_model(path)
+        folder = sidecar.ensure(path, sha256, len(model.mids), ann_threshold)
+        derived = sidecar.load(folder)
+        users = int(derived["likes_indices"].max(initial=-1)) + 1
         return cls(
-            vectors=vectors,
-            norms=norms,
-            exponent=exponent,
-            item_factors=np.asarray(model.item_factors, dtype=np.float32),
-            mids=model.mids.tolist(),
-            names=model.names.tolist(),
-            likes=model.like_counts.astype(np.int64),
-            likes_by_model=model.model_users,
+            vectors=derived["vectors"],
+            norms=derived["norms"],
+            exponent=float(model.meta.get("similarity_exponent", COSINE)),
+            item_factors=derived["item_factors"],
+            gram=derived["gram"],
+            mids=derived["mids"],
+            names=derived["names"],
+            likes=derived["like_counts"],
+            likes_by_model=LikesPattern(
+                derived["likes_indptr"], derived["likes_indices"], (len(model.mids), users)
+            ),
+            mid_order=derived["mid_order"],
+            popular=derived["popular"],
+            name_index=NameIndex(f"{folder}/{sidecar.NAMES_FILE}"),
+            ann=sidecar.load_ann(folder) if len(model.mids) >= ann_threshold else None,
             meta=model.meta,
             sha256=sha256,
         )
@@ -76,25 +94,38 @@ class Catalog:
 
     def row(self, mid):
         """Row of ``mid``, or None when the model does not know it."""
-        return self.row_of.get(mid)
+        # In the array's own dtype: a longer needle would make numpy cast (copy) every mid.
+        key = np.asarray(mid, dtype=self.mids.dtype)
+        at = int(np.searchsorted(self.mids, key, sorter=self.mid_order))
+        if at < len(self) and self.mids[self.mid_order[at]] == mid:
+            return int(self.mid_order[at])
+        return None
 
     def card(self, row):
         """``{"mid", "name", "likes"}`` of one model."""
-        return {"mid": self.mids[row], "name": self.names[row], "likes": int(self.likes[row])}
+        return {
+            "mid": str(self.mids[row]),
+            "name": str(self.names[row]),
+            "likes": int(self.likes[row]),
+        }
 
     def similar(self, row, k):
         """Up to ``k`` most similar models, best first: cards with ``score`` and ``co_likes``."""
-        rows, scores = similar_rows(self.vectors, self.norms, self.exponent, row, k)
+        if self.ann is None:
+            rows, scores = similar_rows(self.vectors, self.norms, self.exponent, row, k)
+        else:
+            unit_query = query(self.vectors, self.norms, row, self.exponent)
+            rows, scores = ann_index.similar_rows(self.ann, self.vectors, unit_query, row, k)
         shared = co_likes(self.likes_by_model, row, rows)
         return [
             {**self.card(r), "score": round(float(s), 6), "co_likes": int(c)}
-            for r, s, c in zip(rows.tolist(), scores, shared, strict=False)
+            for r, s, c in zip(rows.tolist(), scores, shared, strict=True)
         ]
 
     def search(self, text):
-        """Rows whose name contains ``text`` (case-insensitive), most liked first."""
-        needle = text.casefold()
-        return [row for row in self.popular.tolist() if needle in self.folded_names[row]]
+        """Rows whose name contains ``text`` (case-insensitive), most liked first: a lazy
+        sequence of at most :data:`training.name_index.MAX_MATCHES` (``capped`` says so)."""
+        return Matches(self.name_index, text, self.popular)
 
     def recommend(self, rows, k):
         """Up to ``k`` models for a visitor who liked ``rows`` (distinct), best first.
@@ -107,7 +138,7 @@ class Catalog:
             self.item_factors, self.gram, rows, k, params["regularization"], params["alpha"]
         )
         return [
-            {**self.card(r), "score": round(float(s), 6), "because": self.mids[b]}
+            {**self.card(r), "score": round(float(s), 6), "because": str(self.mids[b])}
             for r, s, b in zip(
                 found.rows.tolist(), found.scores, found.because.tolist(), strict=True
             )

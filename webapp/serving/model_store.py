@@ -1,15 +1,19 @@
-"""The active model, loaded once per process and reloaded when its file changes.
+"""The active model, loaded once per process and reloaded off the request path.
 
-Every request pays one ``os.stat`` of the artifact. When the file's identity
-(inode, size, mtime) changes, the new file is read and fully built into a
-:class:`Catalog` before it replaces the old one, so a request sees either the
-old model or the new one, never half of one. An unreadable new file is logged
-and the last good model stays in service; :meth:`ModelStore.problem` says
-why, for ``/healthz``. Paths go to the log only, never into an answer.
+Every request pays one ``os.stat`` of the artifact. The first model is
+loaded before the first request is answered (there is nothing else to
+serve). After that, a changed file identity (inode, size, mtime) starts one
+background thread that hashes the file, maps it and its sidecar folder
+(building it if missing) into a :class:`Catalog`; requests keep getting the
+old catalog until the new one replaces it in one assignment, so a request
+sees either model, never half of one, and never waits for a load. The old
+catalog is released when its last request finishes (its maps close with it).
+An unreadable new file is logged and the last good model stays in service;
+:meth:`ModelStore.problem` says why, for ``/healthz``. Paths go to the log
+only, never into an answer.
 """
 
 import hashlib
-import io
 import logging
 import os
 import threading
@@ -18,9 +22,9 @@ from flask import current_app
 from threadpoolctl import threadpool_limits
 from werkzeug.exceptions import ServiceUnavailable
 
-from training.artifact import load_model
 from training.errors import BadInput
 
+from . import sidecar
 from .catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -32,15 +36,21 @@ class ModelUnavailable(ServiceUnavailable):
 
 
 class ModelStore:
-    """The artifact at ``path`` as a :class:`Catalog`, kept in step with the file."""
+    """The artifact at ``path`` as a :class:`Catalog`, kept in step with the file.
 
-    def __init__(self, path):
+    ``ann_threshold``: models from which similar lists come from the
+    approximate index.
+    """
+
+    def __init__(self, path, ann_threshold=sidecar.ANN_THRESHOLD):
         self.path = path
+        self.ann_threshold = ann_threshold
         self._lock = threading.Lock()
         self._catalog = None
         self._signature = None
         # (signature, reason) of the file that failed to load; signature None: no file
         self._failure = None
+        self._loader = None  # the background reload thread while one runs
 
     def get(self):
         """The current :class:`Catalog`; raise :class:`ModelUnavailable` when there is none."""
@@ -54,9 +64,12 @@ class ModelStore:
                 return self._catalog  # the file went away: keep serving what we have
             raise ModelUnavailable("No model is loaded yet.") from None
         if signature != self._signature:
-            with self._lock:
-                if signature != self._signature:
-                    self._reload(signature)
+            if self._catalog is None:
+                with self._lock:
+                    if signature != self._signature:
+                        self._reload(signature)
+            else:
+                self._start_reload()
         if self._catalog is None:
             raise ModelUnavailable("The model file cannot be loaded yet.")
         return self._catalog
@@ -73,11 +86,35 @@ class ModelStore:
         self._failure = (signature, message.replace(self.path, "the model file"))
         log.error("%s", message)
 
+    def _start_reload(self):
+        with self._lock:
+            if self._loader is not None:
+                return  # one load at a time; the next request after it checks the file again
+            self._loader = threading.Thread(target=self._reload_current, name="model-reload")
+            self._loader.daemon = True
+            self._loader.start()
+
+    def _reload_current(self):
+        try:
+            self._reload(_signature(os.stat(self.path)))
+        except OSError as e:
+            log.error("Cannot reload the model: %s", e)
+        finally:
+            with self._lock:
+                self._loader = None
+
+    def wait(self, timeout=None):
+        """Wait for a background reload to finish (tests, benchmarks); True when none runs."""
+        loader = self._loader
+        if loader is not None:
+            loader.join(timeout)
+        return self._loader is None
+
     def _reload(self, signature):
         if self._failure and self._failure[0] == signature:
             return  # the same broken file: do not parse it again on every request
         try:
-            catalog, signature = _load(self.path)
+            catalog, signature = _load(self.path, self.ann_threshold)
         except Exception as e:  # noqa: BLE001 - whatever is wrong with the new file, keep serving
             if not isinstance(e, (OSError, BadInput)):
                 log.exception("unexpected error loading %s", self.path)
@@ -87,11 +124,12 @@ class ModelStore:
             return
         self._catalog, self._signature, self._failure = catalog, signature, None
         log.info(
-            "loaded %s: %d models, %d factors, sha256 %s",
+            "loaded %s: %d models, %d factors, sha256 %s, %s neighbours",
             self.path,
             len(catalog),
             catalog.factors,
             catalog.sha256[:12],
+            "exact" if catalog.ann is None else "approximate",
         )
 
 
@@ -99,24 +137,18 @@ def _signature(stat):
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-def _load(path):
-    """Read the file once, so the digest, the signature and the arrays agree."""
+def _load(path, ann_threshold):
+    """Hash the file as it is open, then map it; the signature is the hashed file's.
+
+    Hashing streams the file (the page cache keeps it for the maps that
+    follow) instead of holding a copy. Should the file be replaced between
+    the hash and the map, its new signature differs and the next request
+    loads it again.
+    """
     with open(path, "rb") as f:
         signature = _signature(os.fstat(f.fileno()))
-        data = f.read()
-    model = load_model(_NamedBytes(data, path))
-    return Catalog.from_artifact(model, hashlib.sha256(data).hexdigest()), signature
-
-
-class _NamedBytes(io.BytesIO):
-    """In-memory file whose ``str`` is its path, so ``load_model``'s errors name the file."""
-
-    def __init__(self, data, path):
-        super().__init__(data)
-        self.path = path
-
-    def __str__(self):
-        return self.path
+        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+    return Catalog.open(path, sha256, ann_threshold), signature
 
 
 def init_app(app):
@@ -127,7 +159,7 @@ def init_app(app):
     (4 concurrent queries ran 7x slower on 2 cores).
     """
     threadpool_limits(limits=1, user_api="blas")
-    store = ModelStore(app.config["MODEL_PATH"])
+    store = ModelStore(app.config["MODEL_PATH"], app.config["ANN_THRESHOLD"])
     app.extensions[EXTENSION] = store
     try:
         store.get()
@@ -137,9 +169,14 @@ def init_app(app):
 
 def current_catalog():
     """The active :class:`Catalog` of the current app; 503 when there is none."""
-    return current_app.extensions[EXTENSION].get()
+    return current_store().get()
+
+
+def current_store():
+    """The :class:`ModelStore` of the current app."""
+    return current_app.extensions[EXTENSION]
 
 
 def model_problem():
     """Why the model file on disk is not the one serving, or None (see ``ModelStore.problem``)."""
-    return current_app.extensions[EXTENSION].problem()
+    return current_store().problem()

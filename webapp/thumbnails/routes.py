@@ -45,7 +45,7 @@ def thumbnail_response(mid):
     row = catalog.row(mid)
     if row is None:
         return placeholder_response(mid, mid, PLACEHOLDER_MAX_AGE["lasting"])
-    name = catalog.names[row]
+    name = str(catalog.names[row])
     found = current_client().thumbnail(mid)
     if found.url is None:
         return placeholder_response(mid, name, PLACEHOLDER_MAX_AGE[found.state])

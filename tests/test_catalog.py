@@ -1,0 +1,99 @@
+"""The memory-mapped catalogue answers as the in-memory one did: lookups, similar lists, search."""
+
+import mmap
+
+import numpy as np
+import pytest
+from conftest import write_artifact
+
+from training.artifact import load_model, open_model
+from training.likes import file_sha256
+from webapp.serving import sidecar
+from webapp.serving.catalog import Catalog
+from webapp.serving.neighbours import co_likes, neighbour_space, similar_rows
+
+from training_helpers import clustered
+
+
+def reference_similar(model, row, k):
+    """The similar list as the catalogue built it from a fully loaded artifact."""
+    exponent = model.meta.get("similarity_exponent", 1.0)
+    vectors, norms = neighbour_space(model.item_factors, exponent)
+    rows, scores = similar_rows(vectors, norms, exponent, row, k)
+    shared = co_likes(model.model_users, row, rows)
+    return [
+        {
+            "mid": str(model.mids[r]),
+            "name": str(model.names[r]),
+            "likes": int(model.like_counts[r]),
+            "score": round(float(s), 6),
+            "co_likes": int(c),
+        }
+        for r, s, c in zip(rows.tolist(), scores, shared, strict=True)
+    ]
+
+
+def reference_search(model, text):
+    popular = np.argsort(-model.like_counts, kind="stable")
+    needle = text.casefold()
+    return [r for r in popular.tolist() if needle in str(model.names[r]).casefold()]
+
+
+@pytest.fixture(params=["demo_model", "hostile_model"])
+def pair(request):
+    path = request.getfixturevalue(request.param).path
+    return load_model(path), Catalog.open(path, file_sha256(path))
+
+
+def test_every_mid_maps_to_its_row_and_unknown_ones_to_none(pair):
+    model, catalog = pair
+    for row, mid in enumerate(model.mids.tolist()):
+        assert catalog.row(mid) == row
+    last = max(model.mids.tolist())
+    for unknown in ["", "0", last + "0", last[:-1], "~" * 200, "\x00", model.mids[0] + "\x00x"]:
+        assert catalog.row(unknown) is None
+
+
+def test_similar_lists_equal_the_in_memory_ones(pair):
+    model, catalog = pair
+    for row in range(len(model.mids)):
+        assert catalog.similar(row, 10) == reference_similar(model, row, 10)
+
+
+def test_search_equals_the_scan(pair):
+    model, catalog = pair
+    texts = ["a", "SCRIPT", "<", "e", "qu", '" &', "zzzz", "Knight", "cube", "T"]
+    for text in texts:
+        assert catalog.search(text).tolist() == reference_search(model, text)
+
+
+def test_saved_models_open_mapped_and_equal_to_loaded(demo_model):
+    opened, loaded = open_model(demo_model.path), load_model(demo_model.path)
+    for key in ("item_factors", "mids", "names", "like_counts", "likes_indptr", "likes_indices"):
+        assert isinstance(getattr(opened, key).base, mmap.mmap)
+        assert np.array_equal(getattr(opened, key), getattr(loaded, key))
+    assert opened.meta == loaded.meta
+
+
+def test_the_app_answers_from_the_index_past_the_threshold(make_app, tmp_path):
+    path = str(tmp_path / "m.npz")
+    n = 2000
+    vectors = clustered(n, random_state=2)
+    likes = np.eye(n, dtype=np.float32)[: n // 2]
+    write_artifact(
+        path, vectors, [f"m{i:05d}" for i in range(n)], [f"M {i}" for i in range(n)], likes
+    )
+    below = make_app(path, ANN_THRESHOLD=n + 1)
+    above = make_app(path, ANN_THRESHOLD=n)
+    stores = [app.extensions["sketchrec.model_store"] for app in (below, above)]
+    assert stores[0].get().ann is None and stores[1].get().ann is not None
+    folders = {sidecar.folder_of(path, s.get().sha256) for s in stores}
+    assert len(folders) == 1  # one sidecar folder; the index file joined it when needed
+    exact, approx = (app.test_client() for app in (below, above))
+    agree = []
+    for i in range(0, n, 50):
+        a = approx.get(f"/api/models/m{i:05d}/similar").get_json()["similar"]
+        e = exact.get(f"/api/models/m{i:05d}/similar").get_json()["similar"]
+        assert len(a) == 10 and f"m{i:05d}" not in [s["mid"] for s in a]
+        agree.append(len({s["mid"] for s in a} & {s["mid"] for s in e}) / 10)
+    assert np.mean(agree) >= 0.95

@@ -1,0 +1,196 @@
+"""What serving an artifact at scale derives from it, kept in files beside it and mapped.
+
+The folder ``<artifact>-<sha256[:16]>.serving/`` (named by the artifact's
+content, so a file replaced under the same name never meets stale
+derivatives) holds:
+
+| file | dtype, shape | what |
+| --- | --- | --- |
+| ``mids.npy``, ``names.npy`` | unicode [models] | the artifact's, copied |
+| ``like_counts.npy`` | int64 [models] | the artifact's, copied |
+| ``vectors.npy`` | float32 [models, factors] | item vectors / length ** the similarity exponent |
+| ``norms.npy`` | float32 [models] | the item vectors' lengths |
+| ``item_factors.npy`` | float32 [models, factors] | the raw item vectors (fold-in) |
+| ``gram.npy`` | float64 [factors, factors] | ``Y^T Y`` of the raw item vectors (fold-in) |
+| ``mid_order.npy`` | int32/int64 [models] | rows in mid order, for ``searchsorted`` |
+| ``popular.npy`` | int32/int64 [models] | rows most liked first (stable) |
+| ``likes_indptr.npy`` | int64 [models + 1] | the likes CSR's row pointers |
+| ``likes_indices.npy`` | int32 (int64 past 2**31 users) [likes] | its user columns |
+| ``names.sqlite`` | | :mod:`training.name_index` |
+| ``neighbours.faiss`` | | :mod:`training.ann_index`, only from ``ann_threshold`` models |
+
+Every worker maps these read-only, so a machine holds one copy however many
+workers serve. Nothing maps the artifact itself after the build: a file
+rewritten in place (not replaced, as the contract asks) would pull pages
+from under a map and kill the worker with SIGBUS; sidecar files are never
+rewritten, new content gets a new folder. The folder is built once, under a file lock (other workers
+wait, then map it), into a temporary folder renamed into place; folders of
+earlier contents of the same artifact name are removed then. Large
+artifacts are built by ``python -m training index`` in a child process, so
+the worker's memory never holds the build's temporaries (faiss copies the
+vectors while it adds them).
+"""
+
+import contextlib
+import fcntl
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from training import ann_index, name_index, similarity
+from training.artifact import KEYS
+from training.artifact_mmap import map_arrays
+from training.errors import BadInput
+from training.metrics import item_gram
+
+from .neighbours import neighbour_space
+
+ANN_THRESHOLD = 500_000  # models from which the similar query is approximate
+IN_PROCESS_MODELS = 100_000  # below this, building in the worker costs less than a child
+CHUNK = 65_536  # rows scaled at a time
+ANN_FILE = "neighbours.faiss"
+NAMES_FILE = "names.sqlite"
+ARRAYS = (
+    "mids",
+    "names",
+    "like_counts",
+    "vectors",
+    "norms",
+    "item_factors",
+    "gram",
+    "mid_order",
+    "popular",
+    "likes_indptr",
+    "likes_indices",
+)
+
+
+def folder_of(path, sha256):
+    """The sidecar folder of the artifact at ``path`` whose content has ``sha256`` (hex)."""
+    return f"{os.path.abspath(path)}-{sha256[:16]}.serving"
+
+
+def ensure(path, sha256, models, ann_threshold=ANN_THRESHOLD):
+    """Build what is missing of the sidecar folder of ``path`` (``models`` rows); return it.
+
+    Builds in this process below :data:`IN_PROCESS_MODELS` models, otherwise
+    in ``python -m training index``; raises :class:`BadInput` when that fails.
+    """
+    folder = folder_of(path, sha256)
+    if _complete(folder, models, ann_threshold):
+        return folder
+    if models < IN_PROCESS_MODELS:
+        build(path, sha256, ann_threshold)
+        return folder
+    command = [sys.executable, "-m", "training", "index", path]
+    command += ["--ann-threshold", str(ann_threshold)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = (done.stderr or "no message").strip().splitlines()
+        raise BadInput(f"{path}: building the serving files failed: {lines[-1]}")
+    return folder
+
+
+def _complete(folder, models, ann_threshold):
+    needs_ann = models >= ann_threshold
+    return os.path.isdir(folder) and (not needs_ann or os.path.exists(f"{folder}/{ANN_FILE}"))
+
+
+def build(path, sha256, ann_threshold=ANN_THRESHOLD):
+    """Build the sidecar folder of the artifact at ``path`` (content ``sha256``) if missing.
+
+    Returns the folder. Safe to run from several processes at once.
+    """
+    folder = folder_of(path, sha256)
+    with _lock(path):
+        arrays = map_arrays(path)
+        missing = [key for key in KEYS if key not in arrays]
+        if missing:
+            raise BadInput(f"{path}: not a Sketchrec model, missing {', '.join(missing)}")
+        if not os.path.isdir(folder):
+            _build_folder(folder, arrays)
+            _remove_stale(path, folder)
+        if len(arrays["mids"]) >= ann_threshold and not os.path.exists(f"{folder}/{ANN_FILE}"):
+            index, _ = ann_index.build(load(folder)["vectors"])
+            ann_index.save(index, f"{folder}/{ANN_FILE}")
+    return folder
+
+
+@contextlib.contextmanager
+def _lock(path):
+    folder, name = os.path.split(os.path.abspath(path))
+    with open(os.path.join(folder, f".{name}.serving.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _build_folder(folder, arrays):
+    tmp = tempfile.mkdtemp(prefix=".tmp-", dir=os.path.dirname(folder))
+    try:
+        _write_vectors(tmp, arrays["item_factors"], _exponent(arrays["meta"]))
+        for key in ("mids", "names", "like_counts"):
+            np.save(f"{tmp}/{key}.npy", arrays[key])
+        index_type = _index_type(len(arrays["mids"]))
+        popular = np.argsort(-arrays["like_counts"], kind="stable").astype(index_type)
+        np.save(f"{tmp}/mid_order.npy", np.argsort(arrays["mids"]).astype(index_type))
+        np.save(f"{tmp}/popular.npy", popular)
+        np.save(f"{tmp}/likes_indptr.npy", arrays["likes_indptr"].astype(np.int64))
+        users = int(arrays["likes_indices"].max(initial=-1)) + 1
+        np.save(f"{tmp}/likes_indices.npy", arrays["likes_indices"].astype(_index_type(users)))
+        name_index.build(f"{tmp}/{NAMES_FILE}", arrays["names"], popular)
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _exponent(meta):
+    return float(json.loads(str(meta)).get("similarity_exponent", similarity.COSINE))
+
+
+def _write_vectors(folder, factors, exponent):
+    """``vectors``, ``norms``, ``item_factors`` and ``gram`` of ``factors``, a chunk at a time."""
+    shape = factors.shape
+    files = {
+        name: np.lib.format.open_memmap(f"{folder}/{name}.npy", "w+", np.float32, size)
+        for name, size in (("vectors", shape), ("norms", shape[:1]), ("item_factors", shape))
+    }
+    gram = np.zeros((shape[1], shape[1]))
+    for start in range(0, len(factors), CHUNK):
+        chunk = np.asarray(factors[start : start + CHUNK], dtype=np.float32)
+        vectors, norms = neighbour_space(chunk, exponent)
+        files["vectors"][start : start + CHUNK] = vectors
+        files["norms"][start : start + CHUNK] = norms
+        files["item_factors"][start : start + CHUNK] = chunk
+        gram += item_gram(chunk)
+    for file in files.values():
+        file.flush()
+    np.save(f"{folder}/gram.npy", gram)
+
+
+def _index_type(n):
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _remove_stale(path, keep):
+    # Workers still serving an older model keep their maps: unlinked files live on until unmapped.
+    for folder in glob.glob(f"{glob.escape(os.path.abspath(path))}-*.serving"):
+        if folder != keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def load(folder):
+    """The arrays of a built sidecar folder, memory-mapped read-only: ``{name: ndarray}``."""
+    return {name: np.load(f"{folder}/{name}.npy", mmap_mode="r") for name in ARRAYS}
+
+
+def load_ann(folder):
+    """The folder's approximate index, memory-mapped, or None when it has none."""
+    path = f"{folder}/{ANN_FILE}"
+    return ann_index.load(path) if os.path.exists(path) else None
