@@ -7,7 +7,9 @@ import os
 
 import pytest
 
-from admin_server import PASSWORD, AdminServer
+from training.likes import file_sha256
+
+from admin_server import PASSWORD, AdminServer, served_sha
 from browser import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -49,6 +51,7 @@ def test_operator_retrains_from_the_browser(browser, server):
     assert "activated" in page.locator(".job-status").inner_text()
     shot(page, "admin-job")
 
+    assert served_sha(server, file_sha256(server.model_path))  # reloads run in the background
     page.goto(server.url + "/admin")
     assert page.locator(".facts code").inner_text() != before
     assert page.locator("td.status-succeeded").count() == 1
