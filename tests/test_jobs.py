@@ -12,9 +12,10 @@ import sys
 import psutil
 import pytest
 
+from training.likes import file_sha256
 from webapp.admin.jobs import launcher, store
 
-from admin_server import health, post, similar, start_job, wait_for
+from admin_server import health, post, served_sha, similar, start_job, wait_for
 
 SLEEPER = "import sys, time; time.sleep(60)"
 
@@ -153,6 +154,7 @@ def test_jobs_run_in_submission_order_and_the_newest_request_serves(server, admi
     for earlier, later in zip(jobs, jobs[1:], strict=False):
         assert earlier["finished_at"] <= later["started_at"], (earlier, later)
     assert all(j["activated"] for j in jobs)
+    assert served_sha(server, file_sha256(server.model_path))  # reloads run in the background
     assert health(server)["model"]["factors"] == 8
     assert post(admin, server, "/admin/rollback").status_code == 303
 
@@ -161,11 +163,13 @@ def test_jobs_run_in_submission_order_and_the_newest_request_serves(server, admi
 def test_a_job_does_not_activate_over_a_newer_activation(server, admin):
     older = params_job(server, admin, 9)
     wait_for(server, admin, older, lambda j: j["status"] == "succeeded")
-    sha = health(server)["model"]["sha256"]
+    sha = file_sha256(server.model_path)
+    assert served_sha(server, sha)  # reloads run in the background
     newer_job = params_job(server, admin, 10)
     # While it runs, the operator activates a model again: that request is newer.
     assert post(admin, server, f"/admin/jobs/{older}/activate").status_code == 303
     job = wait_for(server, admin, newer_job, lambda j: j["status"] not in store.ACTIVE)
     assert job["status"] == "succeeded" and not job["activated"]
     assert "not activated: a newer model was activated" in job["progress"]["message"]
-    assert health(server)["model"]["sha256"] == sha and health(server)["model"]["factors"] == 9
+    assert file_sha256(server.model_path) == sha and served_sha(server, sha)
+    assert health(server)["model"]["factors"] == 9
