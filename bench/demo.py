@@ -18,19 +18,19 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(BENCH_DIR, "out")
 BEFORE = "0589425"
 
 
 def child(which, users, models, before):
     """Run one generator in this process; print JSON with seconds, likes and peak RSS."""
-    sys.path.insert(0, ROOT)
     import training
 
     if which == "before":
         source = subprocess.run(
             ["git", "show", f"{before}:training/demo.py"],
-            cwd=ROOT,
+            cwd=BENCH_DIR,  # any folder of the repository
             check=True,
             capture_output=True,
             text=True,
@@ -48,7 +48,7 @@ def child(which, users, models, before):
         generated = demo.generate(0, users, models)
         seconds = time.perf_counter() - started
         likes = len(generated.model)
-        with tempfile.TemporaryDirectory(dir=os.path.join(ROOT, "bench", "out")) as folder:
+        with tempfile.TemporaryDirectory(dir=OUT) as folder:
             started = time.perf_counter()
             demo.write_demo(os.path.join(folder, "likes.psv"), 0, users, models)
             write = time.perf_counter() - started
@@ -94,7 +94,7 @@ def main():
     if args.child:
         ((users, models),) = sizes(args.child[1])
         return child(args.child[0], users, models, args.before)
-    os.makedirs(os.path.join(ROOT, "bench", "out"), exist_ok=True)
+    os.makedirs(OUT, exist_ok=True)
     for users, models in args.sizes:
         before, ours = (
             run("before", users, models, args.before),

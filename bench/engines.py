@@ -19,31 +19,10 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "bench", "out")
+from prepare import demo_file  # bench/prepare.py, beside this script
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def demo_file(users, models):
-    path = os.path.join(OUT, f"demo_{users}x{models}.psv")
-    if not os.path.exists(path):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "training",
-                "demo",
-                "--out",
-                path,
-                "--users",
-                str(users),
-                "--models",
-                str(models),
-            ],
-            cwd=ROOT,
-            check=True,
-        )
-    return path
 
 
 def process_tree(root):
@@ -98,7 +77,7 @@ def run_fit(engine, likes, iterations, master, driver_memory):
         env["SPARK_DRIVER_MEMORY"] = driver_memory
     started = time.perf_counter()
     proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     peaks, total = {}, 0.0
     while proc.poll() is None:

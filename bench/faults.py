@@ -34,12 +34,12 @@ import psutil
 import requests
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, BENCH_DIR)
 sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
 
 from serve import (  # noqa: E402
     OUT,
     free_port,
+    fresh_cache,
     reference_sized_artifact,
     start_gunicorn,
     wait_until_up,
@@ -93,10 +93,7 @@ def run_mode(mode, model_path, mids, fake, seconds):
     """One fresh server against the fake API in ``mode``; the measures as a dict."""
     fake.reset()
     fake.default = mode
-    cache_path = os.path.join(OUT, f"faults_{mode}.sqlite")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(cache_path + suffix):
-            os.remove(cache_path + suffix)
+    cache_path = fresh_cache(f"faults_{mode}.sqlite")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server, command = start_gunicorn(model_path, fake, cache_path, port)
@@ -155,10 +152,7 @@ def first_views(model_path, fake):
 
     fake.reset()
     fake.latency = 0.2
-    cache_path = os.path.join(OUT, "faults_chromium.sqlite")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(cache_path + suffix):
-            os.remove(cache_path + suffix)
+    cache_path = fresh_cache("faults_chromium.sqlite")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server, _ = start_gunicorn(model_path, fake, cache_path, port)

@@ -168,24 +168,16 @@ def main():
 
 
 def reference_scale_demo():
-    """The reference-scale demo file, written once to bench/out/."""
-    path = os.path.join(OUT, "reference_scale.psv")
+    """The reference-scale demo file (15k users x 25k models), written once to bench/out/."""
+    return demo_file(15000, 25000)
+
+
+def demo_file(users, models):
+    """``python -m training demo`` of ``users`` x ``models``, written once to bench/out/."""
+    path = os.path.join(OUT, f"demo_{users}x{models}.psv")
     if not os.path.exists(path):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "training",
-                "demo",
-                "--out",
-                path,
-                "--users",
-                "15000",
-                "--models",
-                "25000",
-            ],
-            check=True,
-        )
+        command = [sys.executable, "-m", "training", "demo", "--out", path]
+        subprocess.run([*command, "--users", str(users), "--models", str(models)], check=True)
     return path
 
 

@@ -241,6 +241,15 @@ def throughput(urls, threads):
         return len(urls) / (time.perf_counter() - started)
 
 
+def fresh_cache(name):
+    """The path of an empty thumbnail cache ``bench/out/<name>`` (an earlier run's removed)."""
+    path = os.path.join(OUT, name)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    return path
+
+
 def wait_until_redirected(session, urls, seconds=60):
     """Poll until every thumbnail URL answers its 302 (the background look-ups are done)."""
     deadline = time.monotonic() + seconds
@@ -309,10 +318,7 @@ def main(argv=None):
         return
 
     fake = FakeSketchfab().start()
-    cache_path = os.path.join(OUT, "serve_thumbnails.sqlite")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(cache_path + suffix):
-            os.remove(cache_path + suffix)
+    cache_path = fresh_cache("serve_thumbnails.sqlite")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server, command = start_gunicorn(model_path, fake, cache_path, port)

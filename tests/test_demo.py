@@ -10,6 +10,8 @@ from training.params import Params
 from training.prepare import prepare
 from training.wrmf import fit
 
+from training_helpers import planted_group_share
+
 pytestmark = pytest.mark.slow
 
 
@@ -33,12 +35,7 @@ def test_neighbours_share_the_planted_group(tmp_path):
     loaded = load_model(str(model_path))
     np.testing.assert_array_equal(loaded.item_factors, model.item_factors)
 
-    vectors = loaded.item_factors / np.linalg.norm(loaded.item_factors, axis=1, keepdims=True)
-    similarity = vectors @ vectors.T
-    np.fill_diagonal(similarity, -np.inf)
-    neighbours = np.argsort(-similarity, axis=1)[:, :10]
-    group = np.array([demo.group_of[mid] for mid in loaded.mids])
-    share = (group[neighbours] == group[:, None]).mean(axis=1)
+    share = planted_group_share(loaded.item_factors, loaded.mids, demo.group_of)
     assert share.mean() >= 0.8, share.mean()
     # The popular half, which visitors meet first, is at least as clean.
     popular = loaded.like_counts >= np.median(loaded.like_counts)

@@ -20,6 +20,7 @@ from training.params import Params
 from training.prepare import prepare
 from training.split import split_likes
 
+from training_helpers import planted_group_share
 from training_helpers import run_training as run
 
 spark_engine = pytest.importorskip("training.spark.engine")
@@ -87,12 +88,7 @@ def test_artifact_loads_and_neighbours_share_the_planted_group(
     assert "ALS-WR" in model.meta["spark"]["regularization"]
     assert model.meta["dataset"]["sha256"] == artifact_sha(path)
 
-    vectors = model.item_factors / np.linalg.norm(model.item_factors, axis=1, keepdims=True)
-    similarity = vectors @ vectors.T
-    np.fill_diagonal(similarity, -np.inf)
-    neighbours = np.argsort(-similarity, axis=1)[:, :10]
-    group = np.array([generated.group_of[mid] for mid in model.mids])
-    share = (group[neighbours] == group[:, None]).mean(axis=1)
+    share = planted_group_share(model.item_factors, model.mids, generated.group_of)
     assert share.mean() >= 0.8, share.mean()
 
 

@@ -50,3 +50,13 @@ def clustered(n, factors=16, clusters=40, random_state=0):
     centres = rng.standard_normal((clusters, factors))
     vectors = centres[rng.integers(0, clusters, n)] + 0.5 * rng.standard_normal((n, factors))
     return neighbour_space(vectors, 1.0)[0]
+
+
+def planted_group_share(item_factors, mids, group_of):
+    """For each model, the share of its 10 cosine neighbours in its planted demo group: [models]."""
+    vectors = item_factors / np.linalg.norm(item_factors, axis=1, keepdims=True)
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    neighbours = np.argsort(-similarity, axis=1)[:, :10]
+    group = np.array([group_of[mid] for mid in mids])
+    return (group[neighbours] == group[:, None]).mean(axis=1)
