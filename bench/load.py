@@ -211,7 +211,7 @@ def retrain_through_admin(base, delay):
 
 def offline_lists(path):
     """A function mid -> similar mids (k=10) of the artifact at ``path``, as the server computes."""
-    catalog = Catalog.from_artifact(artifact.load_model(path), file_sha256(path))
+    catalog = Catalog.open(path, file_sha256(path))
     cache = {}
 
     def similar(mid):
