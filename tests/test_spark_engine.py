@@ -5,6 +5,9 @@ line numbers across blocks are exercised on small files.
 """
 
 import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -20,9 +23,11 @@ from training.params import Params
 from training.prepare import prepare
 from training.split import split_likes
 
+from admin_server import free_port
 from training_helpers import planted_group_share
 from training_helpers import run_training as run
 
+pyspark = pytest.importorskip("pyspark")
 spark_engine = pytest.importorskip("training.spark.engine")
 session = pytest.importorskip("training.spark.session")
 
@@ -209,6 +214,69 @@ def test_cli_fit_writes_an_artifact_the_web_app_serves(tmp_path, small_likes, ma
     response = client.get(f"/api/models/{model.mids[0]}/similar?k=5")
     assert response.status_code == 200
     assert len(response.get_json()["similar"]) == 5
+
+
+@pytest.fixture(scope="module")
+def standalone_cluster(tmp_path_factory):
+    """A Spark standalone master and one worker (2 cores) on 127.0.0.1: the master URL.
+
+    Started from pyspark's own ``spark-class``, as an operator's cluster would
+    be; its executors run this interpreter (``PYSPARK_PYTHON``).
+    """
+    home = os.path.dirname(pyspark.__file__)
+    env = {**os.environ, "SPARK_HOME": home, "SPARK_LOG_DIR": str(tmp_path_factory.mktemp("log"))}
+    port = free_port()
+    url = f"spark://127.0.0.1:{port}"
+    spark_class = [os.path.join(home, "bin", "spark-class"), "org.apache.spark.deploy"]
+    roles = [
+        ["master.Master", "--host", "127.0.0.1", "--port", str(port)],
+        ["worker.Worker", "--host", "127.0.0.1", "--cores", "2", "--memory", "2g", url],
+    ]
+    processes = []
+    try:
+        for role in roles:
+            command = [spark_class[0], f"{spark_class[1]}.{role[0]}", *role[1:]]
+            command += ["--webui-port", str(free_port())]
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+        yield url
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def test_cli_fit_against_a_standalone_cluster_writes_the_same_kind_of_artifact(
+    tmp_path, small_likes, make_app, standalone_cluster, monkeypatch
+):
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
+    out = tmp_path / "cluster.npz"
+    result = run_spark(
+        "fit",
+        small_likes,
+        "--engine",
+        "spark",
+        "--spark-master",
+        standalone_cluster,
+        "--out",
+        out,
+        "--factors",
+        16,
+        "--iterations",
+        5,
+    )
+    assert result.returncode == 0, result.stderr
+    model = artifact.load_model(str(out))
+    assert model.meta["spark"]["master"] == standalone_cluster
+    response = make_app(str(out)).test_client().get(f"/api/models/{model.mids[0]}/similar?k=5")
+    assert response.status_code == 200 and len(response.get_json()["similar"]) == 5
 
 
 def test_cli_bad_input_is_one_line_and_status_2(tmp_path):
