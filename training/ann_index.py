@@ -16,9 +16,11 @@ vectors and stays right for any ranking of the form ``query . stored``
 
 ``nprobe`` is chosen at build time: the smallest power of two whose recall
 at 10 on sampled rows, against an exact search, reaches the target. It is
-saved in the index file, which is read back memory-mapped
-(``IO_FLAG_MMAP``): the lists stay in the page cache, shared by every
-process that serves the same file.
+saved in the index file (with the quantizer's search depth), which is read
+back memory-mapped (``IO_FLAG_MMAP``): the lists stay in the page cache,
+shared by every process that serves the same file. The flag maps only the
+lists; the quantizer (centroids and their graph, about 0.5 KiB per list at
+64 factors) is read into each process.
 
 faiss is imported on first use: it is an optional dependency (extra
 ``scale``) and small catalogues never need it.
@@ -34,7 +36,8 @@ TRAINING_PER_LIST = 64  # k-means sample: this many vectors per list
 TARGET_RECALL = 0.97  # margin over the 0.95 asked of the served index
 LISTS_PER_ROOT = 8  # lists per sqrt(n): short lists keep the scan per query small
 HNSW_LINKS = 32  # graph degree of the coarse quantizer
-HNSW_EF_ADD = 16  # candidate list of the coarse quantizer when assigning a vector its list
+HNSW_EF_ADD = 64  # candidate list of the coarse quantizer when assigning a vector its list:
+# below 64, vectors land in a list whose centroid is not the nearest and recall drops
 HNSW_EF = 128  # ... when a query picks its lists: at least nprobe, saved in the file
 
 
