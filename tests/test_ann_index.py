@@ -39,6 +39,8 @@ def test_scores_are_the_exact_ones_best_first_without_the_row():
         assert np.all(np.diff(scores) <= 0)
 
 
-@pytest.mark.parametrize("n, lists", [(100, 2), (10_000, 256), (1_000_000, 2048)])
+@pytest.mark.parametrize(
+    "n, lists", [(100, 2), (10_000, 256), (1_000_000, 8192), (5_000_000, 16384)]
+)
 def test_list_count_grows_with_the_square_root(n, lists):
     assert ann_index.list_count(n) == lists
