@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from conftest import write_artifact
 
+from training import serving_files
 from training.artifact import load_model, open_model
 from training.likes import file_sha256
-from webapp.serving import sidecar
+from training.similarity import neighbour_space
 from webapp.serving.catalog import Catalog
-from webapp.serving.neighbours import co_likes, neighbour_space, similar_rows
+from webapp.serving.neighbours import co_likes, similar_rows
 
 from training_helpers import clustered
 
@@ -87,7 +88,7 @@ def test_the_app_answers_from_the_index_past_the_threshold(make_app, tmp_path):
     above = make_app(path, ANN_THRESHOLD=n)
     stores = [app.extensions["sketchrec.model_store"] for app in (below, above)]
     assert stores[0].get().ann is None and stores[1].get().ann is not None
-    folders = {sidecar.folder_of(path, s.get().sha256) for s in stores}
+    folders = {serving_files.folder_of(path, s.get().sha256) for s in stores}
     assert len(folders) == 1  # one sidecar folder; the index file joined it when needed
     exact, approx = (app.test_client() for app in (below, above))
     agree = []

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
+from training import serving_files
 from training.artifact import load_model
-from webapp.serving import sidecar
 
 from training_helpers import run_training as run
 
@@ -170,7 +170,8 @@ def test_index_builds_the_serving_folder_and_rejects_what_is_not_a_model(tmp_pat
     assert result.returncode == 0, result.stderr
     folder = result.stdout.strip()
     assert sorted(os.listdir(folder)) == sorted(
-        [f"{name}.npy" for name in sidecar.ARRAYS] + [sidecar.NAMES_FILE, sidecar.ANN_FILE]
+        [f"{name}.npy" for name in serving_files.ARRAYS]
+        + [serving_files.NAMES_FILE, serving_files.ANN_FILE]
     )
     for content in (b"not a zip", None):
         path = tmp_path / "bad.npz"

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from training.similarity import neighbour_space
 from webapp.serving import current_catalog
-from webapp.serving.neighbours import neighbour_space, similar_rows
+from webapp.serving.neighbours import similar_rows
 
 
 def query(factors, row, exponent, k):

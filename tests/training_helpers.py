@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from training.likes import write_likes
 from training.search import Grid
-from webapp.serving.neighbours import neighbour_space
+from training.similarity import neighbour_space
 
 SMALL_GRID = Grid(factors=(20, 40), regularization=(0.1, 10.0), alpha=(10.0, 50.0))
 SMALL_EPOCHS = range(2, 12, 2)

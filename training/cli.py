@@ -12,11 +12,11 @@ import time
 
 from tqdm import tqdm
 
-from . import artifact, demo, fetch, fold_in_evaluation, search, svg_plot, wrmf
+from . import artifact, demo, fetch, fold_in_evaluation, search, serving_files, svg_plot, wrmf
 from .arg_types import comma_list, epoch_range, fraction, non_negative_float, positive_int
 from .atomic import write_text
 from .errors import BadInput
-from .likes import read_likes
+from .likes import file_sha256, read_likes
 from .params import DEFAULT_ITERATIONS, Params
 from .prepare import dataset_summary, prepare
 from .results import read_results
@@ -379,17 +379,12 @@ def _index_parser(sub):
 
 
 def _run_index(args):
-    # The serving files are the web app's; imported here so other subcommands never load it.
-    from webapp.serving import sidecar
-
-    from .likes import file_sha256
-
-    threshold = args.ann_threshold or sidecar.ANN_THRESHOLD
+    threshold = args.ann_threshold or serving_files.ANN_THRESHOLD
     try:
         sha256 = file_sha256(args.model)
     except OSError as e:
         raise BadInput(f"{args.model}: {e.strerror}") from None
-    print(sidecar.build(args.model, sha256, threshold))
+    print(serving_files.build(args.model, sha256, threshold))
 
 
 def _plot_parser(sub):

@@ -30,6 +30,17 @@ def scaled(vectors, exponent):
     return np.divide(vectors, divisors, out=np.zeros_like(vectors), where=divisors > 0)
 
 
+def neighbour_space(item_factors, exponent):
+    """``(vectors, norms)`` a catalog keeps: float32 [n, f] item vectors divided by
+    ``|y_j| ** exponent`` (unit rows at exponent 1) and float32 [n] their original lengths.
+
+    A zero row (an item the model knows nothing about) stays zero, so its
+    score with anything is 0 rather than NaN.
+    """
+    vectors = np.asarray(item_factors, dtype=np.float32)
+    return scaled(vectors, exponent), lengths(vectors)
+
+
 def query(scaled_vectors, norms, row, exponent):
     """The unit query vector of ``row`` from the rows of :func:`scaled` and their ``norms``.
 

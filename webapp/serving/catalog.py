@@ -5,12 +5,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from training import ann_index, fold_in
+from training import ann_index, fold_in, serving_files
 from training.artifact import open_model
 from training.name_index import Matches, NameIndex
 from training.similarity import COSINE, query
 
-from . import sidecar
 from .neighbours import co_likes, similar_rows
 
 
@@ -27,7 +26,7 @@ class Catalog:
     """One loaded artifact, read-only (shared by request threads).
 
     Every array is a read-only memory map of the artifact's sidecar folder
-    (:mod:`.sidecar`), so the workers of a machine share one copy and no
+    (:mod:`training.serving_files`), so the workers of a machine share one copy and no
     per-model Python object is built. ``vectors`` float32 [models, factors]
     are the item vectors divided by their length to the power ``exponent``
     (the meta's ``similarity_exponent``; 1.0, cosine, when absent) and
@@ -58,12 +57,12 @@ class Catalog:
     sha256: str
 
     @classmethod
-    def open(cls, path, sha256, ann_threshold=sidecar.ANN_THRESHOLD):
+    def open(cls, path, sha256, ann_threshold=serving_files.ANN_THRESHOLD):
         """Map the artifact at ``path`` (content ``sha256``) and its sidecar folder, built if
         missing; the approximate index answers from ``ann_threshold`` models."""
         model = open_model(path)
-        folder = sidecar.ensure(path, sha256, len(model.mids), ann_threshold)
-        derived = sidecar.load(folder)
+        folder = serving_files.ensure(path, sha256, len(model.mids), ann_threshold)
+        derived = serving_files.load(folder)
         users = int(derived["likes_indices"].max(initial=-1)) + 1
         return cls(
             vectors=derived["vectors"],
@@ -79,8 +78,8 @@ class Catalog:
             ),
             mid_order=derived["mid_order"],
             popular=derived["popular"],
-            name_index=NameIndex(f"{folder}/{sidecar.NAMES_FILE}"),
-            ann=sidecar.load_ann(folder) if len(model.mids) >= ann_threshold else None,
+            name_index=NameIndex(f"{folder}/{serving_files.NAMES_FILE}"),
+            ann=serving_files.load_ann(folder) if len(model.mids) >= ann_threshold else None,
             meta=model.meta,
             sha256=sha256,
         )

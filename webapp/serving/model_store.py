@@ -22,9 +22,9 @@ from flask import current_app
 from threadpoolctl import threadpool_limits
 from werkzeug.exceptions import ServiceUnavailable
 
+from training import serving_files
 from training.errors import BadInput
 
-from . import sidecar
 from .catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class ModelStore:
     approximate index.
     """
 
-    def __init__(self, path, ann_threshold=sidecar.ANN_THRESHOLD):
+    def __init__(self, path, ann_threshold=serving_files.ANN_THRESHOLD):
         self.path = path
         self.ann_threshold = ann_threshold
         self._lock = threading.Lock()

@@ -13,21 +13,10 @@ from training import similarity
 from training.top_k import ranked_top_k
 
 
-def neighbour_space(item_factors, exponent):
-    """``(vectors, norms)`` a catalog keeps: float32 [n, f] item vectors divided by
-    ``|y_j| ** exponent`` (unit rows at exponent 1) and float32 [n] their original lengths.
-
-    A zero row (an item the model knows nothing about) stays zero, so its
-    score with anything is 0 rather than NaN.
-    """
-    vectors = np.asarray(item_factors, dtype=np.float32)
-    return similarity.scaled(vectors, exponent), similarity.lengths(vectors)
-
-
 def similar_rows(vectors, norms, exponent, row, k):
     """The ``k`` rows scoring highest with ``row``, best first, never ``row`` itself.
 
-    ``vectors``/``norms`` from :func:`neighbour_space` with the same
+    ``vectors``/``norms`` from :func:`training.similarity.neighbour_space` with the same
     ``exponent``. Returns ``(rows, scores)``: int64 [min(k, n-1)] and float32
     scores of the same length; equal scores are ordered by row.
     """

@@ -43,13 +43,11 @@ import tempfile
 
 import numpy as np
 
-from training import ann_index, name_index, similarity
-from training.artifact import KEYS
-from training.artifact_mmap import map_arrays
-from training.errors import BadInput
-from training.metrics import item_gram
-
-from .neighbours import neighbour_space
+from . import ann_index, name_index, similarity
+from .artifact import KEYS
+from .artifact_mmap import map_arrays
+from .errors import BadInput
+from .metrics import item_gram
 
 ANN_THRESHOLD = 500_000  # models from which the similar query is approximate
 IN_PROCESS_MODELS = 100_000  # below this, building in the worker costs less than a child
@@ -164,7 +162,7 @@ def _write_vectors(folder, factors, exponent):
     gram = np.zeros((shape[1], shape[1]))
     for start in range(0, len(factors), CHUNK):
         chunk = np.asarray(factors[start : start + CHUNK], dtype=np.float32)
-        vectors, norms = neighbour_space(chunk, exponent)
+        vectors, norms = similarity.neighbour_space(chunk, exponent)
         files["vectors"][start : start + CHUNK] = vectors
         files["norms"][start : start + CHUNK] = norms
         files["item_factors"][start : start + CHUNK] = chunk
