@@ -15,6 +15,11 @@ LOCAL_DRIVER_MEMORY = "4g"
 # Spark's default of 200 shuffle partitions is for clusters; on a few local cores
 # their per-task overhead dominates at the sizes one machine holds.
 LOCAL_SHUFFLE_PARTITIONS = "8"
+# ALS checkpoints its factors every 10 iterations only when the context has a
+# checkpoint folder; without one the lineage grows each iteration until a task's
+# deserialisation overflows the stack (seen in the tests at 15 iterations). A
+# cluster needs a folder every executor reaches (HDFS, S3, NFS): this variable.
+CHECKPOINT_DIR_VARIABLE = "SKETCHREC_SPARK_CHECKPOINT_DIR"
 
 
 def is_local(master):
@@ -48,6 +53,11 @@ def get_session(master, app_name="sketchrec-fit"):
     with _stderr_to(os.path.join(tempfile.gettempdir(), f"sketchrec-spark-{os.getpid()}.log")):
         spark = builder.getOrCreate()
     spark.sparkContext.addPyFile(_package_zip())
+    checkpoints = os.environ.get(CHECKPOINT_DIR_VARIABLE)
+    if checkpoints is None and is_local(master):
+        checkpoints = _temporary_folder("sketchrec-spark-checkpoints-")
+    if checkpoints:
+        spark.sparkContext.setCheckpointDir(checkpoints)
     return spark
 
 
@@ -68,7 +78,12 @@ def _stderr_to(path):
 def _package_zip():
     """A zip of the ``training`` package in the temporary folder; returns its path."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    folder = tempfile.mkdtemp(prefix="sketchrec-spark-")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    base = os.path.join(folder, "training")
+    base = os.path.join(_temporary_folder("sketchrec-spark-"), "training")
     return shutil.make_archive(base, "zip", os.path.dirname(package), "training")
+
+
+def _temporary_folder(prefix):
+    """A new folder in the temporary folder, removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
