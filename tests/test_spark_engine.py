@@ -189,31 +189,28 @@ def test_skip_bad_rows_counts_them(tmp_path, spark):
     assert prepared.skipped_rows == 2 and prepared.after.likes == 36
 
 
-def test_cli_fit_writes_an_artifact_the_web_app_serves(tmp_path, small_likes, make_app):
-    out = tmp_path / "spark.npz"
+def fit_and_serve(likes, out, master, make_app):
+    """``fit --engine spark`` through the CLI on ``master``; check the app serves the result.
+
+    Returns ``(result, model)``: the finished subprocess and the loaded artifact.
+    """
     result = run_spark(
-        "fit",
-        small_likes,
-        "--engine",
-        "spark",
-        "--spark-master",
-        "local[2]",
-        "--out",
-        out,
-        "--factors",
-        16,
-        "--iterations",
-        5,
-    )
+        "fit", likes, "--engine", "spark", "--spark-master", master, "--out", out,
+        "--factors", 16, "--iterations", 5,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[:9] == run("prepare", small_likes).stdout.splitlines()
-    assert result.stderr == ""
     model = artifact.load_model(str(out))
     assert model.meta["engine"] == "spark" and model.meta["params"]["iterations"] == 5
-    client = make_app(str(out)).test_client()
-    response = client.get(f"/api/models/{model.mids[0]}/similar?k=5")
-    assert response.status_code == 200
-    assert len(response.get_json()["similar"]) == 5
+    assert model.meta["spark"]["master"] == master
+    response = make_app(str(out)).test_client().get(f"/api/models/{model.mids[0]}/similar?k=5")
+    assert response.status_code == 200 and len(response.get_json()["similar"]) == 5
+    return result, model
+
+
+def test_cli_fit_writes_an_artifact_the_web_app_serves(tmp_path, small_likes, make_app):
+    result, _ = fit_and_serve(small_likes, tmp_path / "spark.npz", "local[2]", make_app)
+    assert result.stdout.splitlines()[:9] == run("prepare", small_likes).stdout.splitlines()
+    assert result.stderr == ""
 
 
 @pytest.fixture(scope="module")
@@ -257,26 +254,7 @@ def test_cli_fit_against_a_standalone_cluster_writes_the_same_kind_of_artifact(
     tmp_path, small_likes, make_app, standalone_cluster, monkeypatch
 ):
     monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
-    out = tmp_path / "cluster.npz"
-    result = run_spark(
-        "fit",
-        small_likes,
-        "--engine",
-        "spark",
-        "--spark-master",
-        standalone_cluster,
-        "--out",
-        out,
-        "--factors",
-        16,
-        "--iterations",
-        5,
-    )
-    assert result.returncode == 0, result.stderr
-    model = artifact.load_model(str(out))
-    assert model.meta["spark"]["master"] == standalone_cluster
-    response = make_app(str(out)).test_client().get(f"/api/models/{model.mids[0]}/similar?k=5")
-    assert response.status_code == 200 and len(response.get_json()["similar"]) == 5
+    fit_and_serve(small_likes, tmp_path / "cluster.npz", standalone_cluster, make_app)
 
 
 def test_cli_bad_input_is_one_line_and_status_2(tmp_path):
