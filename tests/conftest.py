@@ -216,3 +216,12 @@ def server(tmp_path_factory, demo_model):
 def admin(server):
     """A requests session logged in to ``server`` as admin."""
     return server.session()
+
+
+@pytest.fixture
+def fresh_admin_server(tmp_path, demo_model):
+    """gunicorn (admin on) for one test, with no jobs yet: the demo model and its likes."""
+    likes = os.path.join(os.path.dirname(demo_model.path), "likes.psv")
+    server = AdminServer(str(tmp_path), demo_model.path, likes).start()
+    yield server
+    server.stop()

@@ -8,11 +8,9 @@ colour contrast, the measured figures. A page added later is one more line in
 (a step that brings the browser to the page, in order).
 """
 
-import os
-
 import pytest
 
-from admin_server import PASSWORD, AdminServer
+from admin_server import PASSWORD
 from browser import FAILING_IMPACTS, axe_violations, describe_violations, focus_ring
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -125,15 +123,17 @@ def test_model_page_and_random_by_keyboard_alone(browser, live_url):
     press_enter_and_load(page)
     assert page.url.endswith("/random")
 
-    tab_to(page, ".grid .card-title a")
-    name = page.evaluate("document.activeElement.textContent")
-    press_enter_and_load(page)
-    assert "/models/" in page.url and page.locator("h1").inner_text() == name
+    open_the_first_card_by_keyboard(page)
 
     tab_to(page, "input[name=q]")
     page.keyboard.type("knight")
     press_enter_and_load(page)
     assert page.url.endswith("/search?q=knight")
+    open_the_first_card_by_keyboard(page)
+
+
+def open_the_first_card_by_keyboard(page):
+    """Tab to the first card's title link, Enter: its model page opens."""
     tab_to(page, ".grid .card-title a")
     name = page.evaluate("document.activeElement.textContent")
     press_enter_and_load(page)
@@ -164,14 +164,6 @@ def tab_reachable(page):
         .map(([, i]) => i)""",
         [FOCUSABLE, SKIPPED],
     )
-
-
-@pytest.fixture
-def admin_server(tmp_path, demo_model):
-    likes = os.path.join(os.path.dirname(demo_model.path), "likes.psv")
-    server = AdminServer(str(tmp_path), demo_model.path, likes).start()
-    yield server
-    server.stop()
 
 
 def assert_every_control_is_a_tab_stop(page):
@@ -219,7 +211,7 @@ ADMIN_PAGES = [
 ]
 
 
-def test_admin_pages_have_no_accessibility_violation(browser, admin_server):
+def test_admin_pages_have_no_accessibility_violation(browser, fresh_admin_server):
     context = browser.new_context(
         http_credentials={"username": "admin", "password": PASSWORD},
         viewport={"width": 1100, "height": 900},
@@ -227,7 +219,7 @@ def test_admin_pages_have_no_accessibility_violation(browser, admin_server):
     page = context.new_page()
     problems = []
     for name, step in ADMIN_PAGES:
-        step(page, admin_server.url)
+        step(page, fresh_admin_server.url)
         problems += audit(page, name)
     context.close()
     assert not problems, "\n".join(problems)

@@ -3,24 +3,19 @@
 Log in, retrain with "tune first", watch it finish, see the curves.
 """
 
-import os
-
 import pytest
 
 from training.likes import file_sha256
 
-from admin_server import PASSWORD, AdminServer, served_sha
+from admin_server import PASSWORD, served_sha
 from browser import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def server(tmp_path, demo_model):
-    likes = os.path.join(os.path.dirname(demo_model.path), "likes.psv")
-    server = AdminServer(str(tmp_path), demo_model.path, likes).start()
-    yield server
-    server.stop()
+def server(fresh_admin_server):
+    return fresh_admin_server
 
 
 def test_operator_retrains_from_the_browser(browser, server):
