@@ -29,6 +29,13 @@ def test_recall_at_10_on_clustered_vectors_reaches_the_target(tmp_path):
     assert recall_at_10(loaded, vectors, range(0, 6000, 29)) >= 0.95
 
 
+@pytest.mark.parametrize("factors", [15, 40])
+def test_odd_and_even_factor_counts_both_reach_the_target(factors):
+    vectors = clustered(3000, factors=factors, random_state=2)
+    _, calibrated = ann_index.build(vectors)
+    assert calibrated >= ann_index.TARGET_RECALL
+
+
 def test_scores_are_the_exact_ones_best_first_without_the_row():
     vectors = clustered(3000, random_state=1)
     index, _ = ann_index.build(vectors)
@@ -44,3 +51,8 @@ def test_scores_are_the_exact_ones_best_first_without_the_row():
 )
 def test_list_count_grows_with_the_square_root(n, lists):
     assert ann_index.list_count(n) == lists
+
+
+def test_probe_steps_go_up_by_half_powers_of_two_and_end_at_all_lists():
+    assert ann_index.probe_steps(16) == [1, 2, 3, 4, 6, 8, 12, 16]
+    assert ann_index.probe_steps(1) == [1]

@@ -61,6 +61,29 @@ def test_unusable_content_is_one_line_naming_the_file(tmp_path, good, replace, r
     assert message.startswith(f"{path}: ") and reason in message and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "replace, reason",
+    [
+        ({"item_factors": np.array([[1, 0], [1, 0], [np.nan, 0]], "f4")}, "NaN or infinite"),
+        ({"mids": np.array(["b", "a", "b"])}, "mid 'b' appears more than once"),
+        ({"mids": np.array(["a", "b", "c/d"])}, "model 2: mid 'c/d' cannot be"),
+    ],
+)
+def test_checks_read_in_chunks_see_every_chunk(tmp_path, good, monkeypatch, replace, reason):
+    monkeypatch.setattr("training.artifact.CHECK_ROWS", 2)  # the fault sits in the last chunk
+    path = write_with(tmp_path, good[1], **replace)
+    with pytest.raises(BadInput, match=reason):
+        load_model(path)
+
+
+def test_mids_whose_hashes_collide_are_not_duplicates(monkeypatch):
+    from training import artifact
+
+    monkeypatch.setattr(artifact, "_fnv1a", lambda mids: np.zeros(len(mids), np.uint64))
+    assert artifact._duplicate_mid(np.array(["a", "b", "c"])) is None
+    assert artifact._duplicate_mid(np.array(["c", "b", "c", "a"])) == "c"
+
+
 def test_activation_refuses_a_bad_candidate_and_keeps_the_active_model(tmp_path, good):
     active_path, arrays = good
     before = open(active_path, "rb").read()

@@ -1,26 +1,27 @@
-"""Approximate neighbours for large catalogues: a faiss IVF-Flat index on the served vectors.
+"""Approximate neighbours for large catalogues: a faiss IVF index of fast-scan PQ codes.
 
-IVF-Flat clusters the vectors (k-means, :func:`list_count` lists) and a
-query scans only the ``nprobe`` lists whose centroids score highest, over
-the full float32 vectors: no quantisation, so every candidate's score is
-exact and recall is lost only to clusters not probed. Lists are many
-(about ``8 * sqrt(n)``) so that each is short and few vectors are scanned
-per query; the centroids are then too many for plain k-means and a flat
-scan of them, so they are trained in two levels (k-means into
-``sqrt(lists)`` groups, then each group into its share of lists) and
-looked up through an HNSW graph (the coarse quantizer), both when the
-vectors are added and when a query picks its lists. The metric is the
-inner product on the vectors as stored, which is the cosine for unit
-vectors and stays right for any ranking of the form ``query . stored``
-(the similarity exponent stores ``y / |y| ** e`` and queries with ``y``).
+The vectors are clustered (k-means, :func:`list_count` lists) and a query
+scans only the ``nprobe`` lists whose centroids score highest. Inside a
+list each vector is a product-quantisation code of 4 bits per pair of
+factors (faiss "fast scan", scored with SIMD table look-ups), so a scan is
+cheap but its scores are rough: the best ``REFINE`` x ``k`` candidates are
+scored again exactly on the served vectors (:func:`similar_rows`), and
+recall is lost only to clusters not probed and to true neighbours the codes
+rank below the candidates. Lists are many (about ``8 * sqrt(n)``) so that
+each is short; their centroids are trained in two levels (k-means into
+``sqrt(lists)`` groups, then each group into its share of lists) and are
+looked up by a flat scan: every vector gets its nearest list, and a query
+finds hundreds of lists faster than a graph would. The metric is the inner
+product on the vectors as stored, which is the cosine for unit vectors and
+stays right for any ranking of the form ``query . stored`` (the similarity
+exponent stores ``y / |y| ** e`` and queries with ``y``).
 
-``nprobe`` is chosen at build time: the smallest power of two whose recall
-at 10 on sampled rows, against an exact search, reaches the target. It is
-saved in the index file (with the quantizer's search depth), which is read
-back memory-mapped (``IO_FLAG_MMAP``): the lists stay in the page cache,
-shared by every process that serves the same file. The flag maps only the
-lists; the quantizer (centroids and their graph, about 0.5 KiB per list at
-64 factors) is read into each process.
+``nprobe`` is chosen at build time: the smallest step of 1, 2, 3, 4, 6,
+8, 12, ... whose recall at 10 on sampled rows, against an exact search,
+reaches the target. It is saved in the index file. faiss reads fast-scan
+lists into each process (it can map only flat lists): about 24 bytes per
+model (16 of code, 8 of id) and 256 bytes per list, beside the vectors,
+which stay memory-mapped and shared.
 
 faiss is imported on first use: it is an optional dependency (extra
 ``scale``) and small catalogues never need it.
@@ -33,12 +34,11 @@ from .atomic import atomic_path
 CALIBRATION_ROWS = 256  # sampled query rows for choosing nprobe
 CALIBRATION_K = 10
 TRAINING_PER_LIST = 64  # k-means sample: this many vectors per list
+PQ_TRAINING_ROWS = 65_536  # 16 centroids per sub-quantiser need few
 TARGET_RECALL = 0.97  # margin over the 0.95 asked of the served index
 LISTS_PER_ROOT = 8  # lists per sqrt(n): short lists keep the scan per query small
-HNSW_LINKS = 32  # graph degree of the coarse quantizer
-HNSW_EF_ADD = 64  # candidate list of the coarse quantizer when assigning a vector its list:
-# below 64, vectors land in a list whose centroid is not the nearest and recall drops
-HNSW_EF = 128  # ... when a query picks its lists: at least nprobe, saved in the file
+REFINE = 30  # candidates per wanted neighbour, scored exactly: the codes rank roughly
+ADD_BATCH = 262_144  # vectors assigned to their lists at a time: bounds the score matrix
 
 
 def _faiss():
@@ -55,23 +55,29 @@ def list_count(n):
 
 
 def build(vectors, random_state=0, target_recall=TARGET_RECALL):
-    """An IVF-Flat inner-product index over ``vectors`` (float32 [n, f]), ``nprobe`` calibrated.
+    """An IVF fast-scan PQ inner-product index over ``vectors`` (float32 [n, f]), calibrated.
 
     Returns ``(index, recall)``: the faiss index (ids are row numbers) and
-    the recall at 10 that the chosen ``nprobe`` reached on the sample.
+    the recall at 10 that the chosen ``nprobe`` reached on the sample, with
+    the exact re-scoring of :func:`similar_rows`.
     """
     faiss = _faiss()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, factors = vectors.shape
     rng = np.random.default_rng(random_state)
     lists = list_count(n)
-    quantizer = faiss.IndexHNSWFlat(factors, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
-    index = faiss.IndexIVFFlat(quantizer, factors, lists, faiss.METRIC_INNER_PRODUCT)
     sample = np.sort(rng.choice(n, min(n, TRAINING_PER_LIST * lists), replace=False))
+    quantizer = faiss.IndexFlatIP(factors)
     quantizer.add(centroids(vectors[sample], lists, random_state))
-    index.is_trained = True  # IVF-Flat has nothing to train past its quantizer
-    quantizer.hnsw.efSearch = HNSW_EF_ADD
-    index.add(vectors)
+    # Two factors per 4-bit code where they pair up; one each otherwise.
+    codes = factors // 2 if factors % 2 == 0 else factors
+    metric = faiss.METRIC_INNER_PRODUCT
+    index = faiss.IndexIVFPQFastScan(quantizer, factors, lists, codes, 4, metric)
+    index.own_fields = True
+    quantizer.this.disown()  # the index frees it
+    index.train(vectors[sample[:PQ_TRAINING_ROWS]])  # the PQ only: the quantizer is full
+    for start in range(0, n, ADD_BATCH):
+        index.add(vectors[start : start + ADD_BATCH])
     recall = calibrate(index, vectors, rng, target_recall)
     return index, recall
 
@@ -93,27 +99,30 @@ def centroids(sample, lists, random_state):
     return np.ascontiguousarray(found, dtype=np.float32)
 
 
+def probe_steps(lists):
+    """Candidate ``nprobe`` values, ascending: 1, 2, 3, 4, 6, 8, 12, ... up to ``lists``."""
+    steps = sorted({s for p in range(int(np.log2(lists)) + 1) for s in (2**p, 3 * 2**p // 2)})
+    return [s for s in steps if s < lists] + [lists]
+
+
 def calibrate(index, vectors, rng, target_recall):
-    """Set ``index.nprobe`` to the smallest power of two reaching ``target_recall``; its recall."""
+    """Set ``index.nprobe`` to the first of :func:`probe_steps` reaching ``target_recall``;
+    returns the recall reached."""
     faiss = _faiss()
     rows = rng.choice(len(vectors), min(len(vectors), CALIBRATION_ROWS), replace=False)
     k = min(CALIBRATION_K, len(vectors) - 1)
     _, exact = faiss.knn(vectors[rows], vectors, k + 1, metric=faiss.METRIC_INNER_PRODUCT)
     truth = [_without(found, row)[:k] for found, row in zip(exact, rows, strict=True)]
-    quantizer = faiss.downcast_index(index.quantizer)
-    index.nprobe = 1
-    while True:
-        quantizer.hnsw.efSearch = max(HNSW_EF, index.nprobe)
-        _, found = index.search(vectors[rows], k + 1)
-        recall = np.mean(
-            [
-                len(np.intersect1d(_without(f, row)[:k], t)) / max(k, 1)
-                for f, row, t in zip(found, rows, truth, strict=True)
-            ]
-        )
-        if recall >= target_recall or index.nprobe >= index.nlist:
-            return float(recall)
-        index.nprobe = min(2 * index.nprobe, index.nlist)
+    for nprobe in probe_steps(index.nlist):
+        index.nprobe = nprobe
+        hits = [
+            len(np.intersect1d(similar_rows(index, vectors, vectors[row], row, k)[0], t))
+            for row, t in zip(rows, truth, strict=True)
+        ]
+        recall = np.mean(hits) / max(k, 1)
+        if recall >= target_recall:
+            break
+    return float(recall)
 
 
 def _without(found, row):
@@ -127,7 +136,8 @@ def save(index, path):
 
 
 def load(path):
-    """The index at ``path``, its lists memory-mapped read-only.
+    """The index at ``path``, read-only; flat lists (files written before the fast-scan
+    codes) stay memory-mapped.
 
     Also limits faiss to one OpenMP thread: request threads run queries side
     by side, as with BLAS in the web app.
@@ -141,13 +151,15 @@ def similar_rows(index, vectors, query, row, k):
     """Approximately the ``k`` rows scoring highest against ``query``, never ``row``.
 
     ``query`` float32 [f] (the vector ``row`` queries with), ``vectors`` the
-    indexed float32 [n, f]. Scores are recomputed from ``vectors`` so they
-    match the exact search's (to float rounding); returns ``(rows, scores)`` like
+    indexed float32 [n, f]. The index proposes ``REFINE * (k + 1)``
+    candidates and they are ranked by their exact scores on ``vectors``, so
+    the scores match the exact search's (to float rounding); returns ``(rows, scores)`` like
     :func:`webapp.serving.neighbours.similar_rows`, best first, equal scores
     by row, possibly fewer than ``k`` when the probed lists hold fewer.
     """
-    _, found = index.search(np.ascontiguousarray(query, dtype=np.float32)[None, :], k + 1)
-    rows = _without(found[0], row)[:k].astype(np.int64)
+    query = np.ascontiguousarray(query, dtype=np.float32)
+    _, found = index.search(query[None, :], min(REFINE * (k + 1), index.ntotal))
+    rows = np.unique(_without(found[0], row)).astype(np.int64)
     scores = vectors[rows] @ query
-    order = np.lexsort((rows, -scores))
+    order = np.lexsort((rows, -scores))[:k]
     return rows[order], scores[order]

@@ -25,6 +25,7 @@ from .errors import BadInput
 from .likes import mid_problem
 
 FORMAT = 1
+CHECK_ROWS = 65_536  # rows checked at a time: a check of a mapped artifact stays small in memory
 KEYS = ("item_factors", "mids", "names", "like_counts", "likes_indptr", "likes_indices", "meta")
 
 
@@ -164,14 +165,14 @@ def _content_problem(m):
     """What makes a well-shaped artifact unusable for serving, or None."""
     if len(m.mids) == 0 or m.item_factors.shape[1] == 0:
         return f"no models or no factors (item_factors {m.item_factors.shape})"
-    if not np.isfinite(m.item_factors).all():
+    if not all(np.isfinite(chunk).all() for chunk in _chunks(m.item_factors)):
         return "item_factors has NaN or infinite values"
-    for row, mid in enumerate(m.mids.tolist()):
-        if problem := mid_problem(mid):
-            return f"model {row}: {problem}"
-    unique, counts = np.unique(m.mids, return_counts=True)
-    if (counts > 1).any():
-        return f"mid {str(unique[counts > 1][0])!r} appears more than once"
+    for start, chunk in enumerate(_chunks(m.mids)):
+        for offset, mid in enumerate(chunk.tolist()):
+            if problem := mid_problem(mid):
+                return f"model {start * CHECK_ROWS + offset}: {problem}"
+    if (duplicate := _duplicate_mid(m.mids)) is not None:
+        return f"mid {duplicate!r} appears more than once"
     if m.likes_indptr[0] != 0 or (np.diff(m.likes_indptr) < 0).any():
         return "likes_indptr is not a non-decreasing offset array from 0"
     users = _users(m.meta)
@@ -184,6 +185,35 @@ def _content_problem(m):
     ):
         return f"meta similarity_exponent {exponent!r} is not a number >= 0"
     return None
+
+
+def _chunks(array):
+    return (array[start : start + CHECK_ROWS] for start in range(0, len(array), CHECK_ROWS))
+
+
+def _duplicate_mid(mids):
+    """The smallest mid that ``mids`` (unicode [models]) holds twice, or None.
+
+    Sorts 64-bit hashes rather than the strings, which would copy them all;
+    only rows whose hashes collide are compared as strings.
+    """
+    hashes = np.concatenate([_fnv1a(chunk) for chunk in _chunks(mids)])
+    order = np.argsort(hashes)
+    collide = np.flatnonzero(hashes[order[1:]] == hashes[order[:-1]])
+    if not len(collide):
+        return None
+    unique, counts = np.unique(mids[order[np.union1d(collide, collide + 1)]], return_counts=True)
+    return str(unique[counts > 1][0]) if (counts > 1).any() else None
+
+
+def _fnv1a(mids):
+    """FNV-1a hashes of the code points of ``mids`` (unicode [m]): uint64 [m]."""
+    width = mids.dtype.itemsize // 4
+    codes = np.ascontiguousarray(mids).view(np.uint32).reshape(len(mids), width)
+    hashes = np.full(len(mids), 0xCBF29CE484222325, np.uint64)
+    for column in codes.T:
+        hashes = (hashes ^ column) * np.uint64(0x100000001B3)  # wraps modulo 2**64, as meant
+    return hashes
 
 
 def _users(meta):
