@@ -1,5 +1,6 @@
 """The memory-mapped catalogue answers as the in-memory one did: lookups, similar lists, search."""
 
+import glob
 import mmap
 
 import numpy as np
@@ -8,6 +9,7 @@ from conftest import write_artifact
 
 from training import serving_files
 from training.artifact import load_model, open_model
+from training.errors import BadInput
 from training.likes import file_sha256
 from training.similarity import neighbour_space
 from webapp.serving.catalog import Catalog
@@ -98,3 +100,18 @@ def test_the_app_answers_from_the_index_past_the_threshold(make_app, tmp_path):
         assert len(a) == 10 and f"m{i:05d}" not in [s["mid"] for s in a]
         agree.append(len({s["mid"] for s in a} & {s["mid"] for s in e}) / 10)
     assert np.mean(agree) >= 0.95
+
+
+@pytest.mark.parametrize("in_child", [False, True])
+def test_bad_content_is_refused_in_one_line_and_leaves_no_serving_folder(
+    tmp_path, monkeypatch, in_child
+):
+    path = str(tmp_path / "bad.npz")
+    factors = np.array([[1, 0], [np.nan, 0], [0, 1]], np.float32)
+    write_artifact(path, factors, ["a", "b", "c"], list("ABC"), np.eye(2, 3, dtype=np.float32))
+    if in_child:  # the build a large artifact gets: `python -m training index` in a subprocess
+        monkeypatch.setattr(serving_files, "IN_PROCESS_MODELS", 0)
+    with pytest.raises(BadInput) as error:
+        Catalog.open(path, file_sha256(path))
+    assert str(error.value) == f"{path}: item_factors has NaN or infinite values"
+    assert not glob.glob(f"{path}-*.serving")

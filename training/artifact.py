@@ -102,15 +102,19 @@ def load_model(path):
     return _checked(path, arrays)
 
 
-def open_model(path):
+def open_model(path, check_content=True):
     """The artifact at ``path`` with its arrays memory-mapped read-only (see
-    :mod:`training.artifact_mmap`), checked as :func:`load_model` checks it."""
+    :mod:`training.artifact_mmap`), checked as :func:`load_model` checks it.
+
+    ``check_content=False`` checks the keys, meta and shapes only, which
+    reads no array: for a caller that knows this content passed before.
+    """
     try:
         arrays = map_arrays(path)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise BadInput(f"{path}: cannot load model: {e}") from None
     _require_keys(path, arrays)
-    return _checked(path, {k: arrays[k] for k in KEYS})
+    return _checked(path, {k: arrays[k] for k in KEYS}, check_content)
 
 
 def _require_keys(path, present):
@@ -119,10 +123,10 @@ def _require_keys(path, present):
         raise BadInput(f"{path}: not a Sketchrec model, missing {', '.join(missing)}")
 
 
-def _checked(path, arrays):
+def _checked(path, arrays, check_content=True):
     """The :class:`Model` of ``arrays`` (the artifact's keys); :class:`BadInput` if unusable."""
     model = Model(meta=_meta(path, arrays.pop("meta")), **arrays)
-    for check in (_shape_problem, _content_problem):
+    for check in (_shape_problem, _content_problem)[: 2 if check_content else 1]:
         if problem := check(model):
             raise BadInput(f"{path}: {problem}")
     return model

@@ -34,7 +34,6 @@ vectors while it adds them).
 import contextlib
 import fcntl
 import glob
-import json
 import os
 import shutil
 import subprocess
@@ -44,8 +43,7 @@ import tempfile
 import numpy as np
 
 from . import ann_index, name_index, similarity
-from .artifact import KEYS
-from .artifact_mmap import map_arrays
+from .artifact import open_model
 from .errors import BadInput
 from .metrics import item_gram
 
@@ -90,8 +88,10 @@ def ensure(path, sha256, models, ann_threshold=ANN_THRESHOLD):
     command += ["--ann-threshold", str(ann_threshold)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        lines = (done.stderr or "no message").strip().splitlines()
-        raise BadInput(f"{path}: building the serving files failed: {lines[-1]}")
+        last = ((done.stderr or "").strip().splitlines() or ["no message"])[-1]
+        if done.returncode == 2 and last.startswith("error: "):  # the child's BadInput line
+            raise BadInput(last.removeprefix("error: "))
+        raise BadInput(f"{path}: building the serving files failed: {last}")
     return folder
 
 
@@ -103,18 +103,18 @@ def _complete(folder, models, ann_threshold):
 def build(path, sha256, ann_threshold=ANN_THRESHOLD):
     """Build the sidecar folder of the artifact at ``path`` (content ``sha256``) if missing.
 
-    Returns the folder. Safe to run from several processes at once.
+    Returns the folder. The artifact's content is checked first
+    (:func:`training.artifact.open_model`; :class:`BadInput` if unusable),
+    so a folder exists only for content that passed. Safe to run from
+    several processes at once.
     """
     folder = folder_of(path, sha256)
     with _lock(path):
-        arrays = map_arrays(path)
-        missing = [key for key in KEYS if key not in arrays]
-        if missing:
-            raise BadInput(f"{path}: not a Sketchrec model, missing {', '.join(missing)}")
+        model = open_model(path)
         if not os.path.isdir(folder):
-            _build_folder(folder, arrays)
+            _build_folder(folder, model)
             _remove_stale(path, folder)
-        if len(arrays["mids"]) >= ann_threshold and not os.path.exists(f"{folder}/{ANN_FILE}"):
+        if len(model.mids) >= ann_threshold and not os.path.exists(f"{folder}/{ANN_FILE}"):
             index, _ = ann_index.build(load(folder)["vectors"])
             ann_index.save(index, f"{folder}/{ANN_FILE}")
     return folder
@@ -128,28 +128,25 @@ def _lock(path):
         yield
 
 
-def _build_folder(folder, arrays):
+def _build_folder(folder, model):
     tmp = tempfile.mkdtemp(prefix=".tmp-", dir=os.path.dirname(folder))
     try:
-        _write_vectors(tmp, arrays["item_factors"], _exponent(arrays["meta"]))
+        exponent = float(model.meta.get("similarity_exponent", similarity.COSINE))
+        _write_vectors(tmp, model.item_factors, exponent)
         for key in ("mids", "names", "like_counts"):
-            np.save(f"{tmp}/{key}.npy", arrays[key])
-        index_type = _index_type(len(arrays["mids"]))
-        popular = np.argsort(-arrays["like_counts"], kind="stable").astype(index_type)
-        np.save(f"{tmp}/mid_order.npy", np.argsort(arrays["mids"]).astype(index_type))
+            np.save(f"{tmp}/{key}.npy", getattr(model, key))
+        index_type = _index_type(len(model.mids))
+        popular = np.argsort(-model.like_counts, kind="stable").astype(index_type)
+        np.save(f"{tmp}/mid_order.npy", np.argsort(model.mids).astype(index_type))
         np.save(f"{tmp}/popular.npy", popular)
-        np.save(f"{tmp}/likes_indptr.npy", arrays["likes_indptr"].astype(np.int64))
-        users = int(arrays["likes_indices"].max(initial=-1)) + 1
-        np.save(f"{tmp}/likes_indices.npy", arrays["likes_indices"].astype(_index_type(users)))
-        name_index.build(f"{tmp}/{NAMES_FILE}", arrays["names"], popular)
+        np.save(f"{tmp}/likes_indptr.npy", model.likes_indptr.astype(np.int64))
+        users = int(model.likes_indices.max(initial=-1)) + 1
+        np.save(f"{tmp}/likes_indices.npy", model.likes_indices.astype(_index_type(users)))
+        name_index.build(f"{tmp}/{NAMES_FILE}", model.names, popular)
         os.rename(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _exponent(meta):
-    return float(json.loads(str(meta)).get("similarity_exponent", similarity.COSINE))
 
 
 def _write_vectors(folder, factors, exponent):

@@ -59,8 +59,13 @@ class Catalog:
     @classmethod
     def open(cls, path, sha256, ann_threshold=serving_files.ANN_THRESHOLD):
         """Map the artifact at ``path`` (content ``sha256``) and its sidecar folder, built if
-        missing; the approximate index answers from ``ann_threshold`` models."""
-        model = open_model(path)
+        missing; the approximate index answers from ``ann_threshold`` models.
+
+        The artifact's content is checked when its folder is built, once per
+        content (the folder is named by ``sha256``): a worker that finds the
+        folder reads none of the artifact's arrays.
+        """
+        model = open_model(path, check_content=False)
         folder = serving_files.ensure(path, sha256, len(model.mids), ann_threshold)
         derived = serving_files.load(folder)
         users = int(derived["likes_indices"].max(initial=-1)) + 1
