@@ -30,7 +30,7 @@ import urllib.parse
 from .atomic import atomic_path
 
 MAX_MATCHES = 10_000  # matches counted and paged at most
-SHORT_SCAN_RANKS = 500_000  # names a needle the index cannot answer is looked for in
+SHORT_SCAN_RANKS = 100_000  # names a needle the index cannot answer is looked for in
 TRIGRAM = 3  # characters the tokenizer needs for an indexed query
 BATCH = 50_000  # names inserted per executemany
 
