@@ -20,7 +20,7 @@ exponent stores ``y / |y| ** e`` and queries with ``y``).
 8, 12, ... whose recall at 10 on sampled rows, against an exact search,
 reaches the target. It is saved in the index file. faiss reads fast-scan
 lists into each process (it can map only flat lists): about 24 bytes per
-model (16 of code, 8 of id) and 256 bytes per list, beside the vectors,
+model at 64 factors (16 of code, 8 of id) and a centroid per list, beside the vectors,
 which stay memory-mapped and shared.
 
 faiss is imported on first use: it is an optional dependency (extra
@@ -75,7 +75,8 @@ def build(vectors, random_state=0, target_recall=TARGET_RECALL):
     index = faiss.IndexIVFPQFastScan(quantizer, factors, lists, codes, 4, metric)
     index.own_fields = True
     quantizer.this.disown()  # the index frees it
-    index.train(vectors[sample[:PQ_TRAINING_ROWS]])  # the PQ only: the quantizer is full
+    # The PQ only (the quantizer is full), on rows spread over the whole sample.
+    index.train(vectors[sample[:: max(1, len(sample) // PQ_TRAINING_ROWS)]])
     for start in range(0, n, ADD_BATCH):
         index.add(vectors[start : start + ADD_BATCH])
     recall = calibrate(index, vectors, rng, target_recall)
