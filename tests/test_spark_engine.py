@@ -57,16 +57,30 @@ def demo_prepared(spark, demo):
     return spark_engine.prepare(spark, demo[0])
 
 
-def test_prepare_matches_the_default_engine(demo, demo_prepared):
+def test_prepare_matches_the_default_engine(tmp_path, demo, demo_prepared):
     path, _ = demo
     assert os.path.getsize(path) > 3 * BLOCK_BYTES
     expected = prepare(read_likes(path))
     assert demo_prepared.report() == expected.report()
     np.testing.assert_array_equal(demo_prepared.mids, expected.mids)
     np.testing.assert_array_equal(demo_prepared.names, expected.names)
-    likes = spark_engine.likes_matrix(demo_prepared)
-    # Users are numbered by first appearance too, so the matrices are equal cell for cell.
-    assert (likes != expected.likes).nnz == 0
+    # Users are numbered by first appearance too, so the patterns are equal cell for cell.
+    by_model = expected.likes.T.tocsr()
+    by_model.sort_indices()
+    indptr, indices = spark_engine.likes_by_model(demo_prepared, str(tmp_path))
+    np.testing.assert_array_equal(indptr, by_model.indptr)
+    np.testing.assert_array_equal(indices, by_model.indices)
+
+
+def test_the_likes_pattern_comes_in_blocks_of_models(tmp_path, demo_prepared, monkeypatch):
+    whole = spark_engine.likes_by_model(demo_prepared, str(tmp_path))
+    monkeypatch.setattr(spark_engine, "LIKES_PER_BLOCK", 1000)
+    blocks = list(spark_engine._blocks(whole[0]))
+    assert len(blocks) > 100 and all(whole[0][hi] - whole[0][lo] <= 1000 for lo, hi in blocks)
+    (tmp_path / "blocks").mkdir()
+    in_blocks = spark_engine.likes_by_model(demo_prepared, str(tmp_path / "blocks"))
+    np.testing.assert_array_equal(in_blocks[0], whole[0])
+    np.testing.assert_array_equal(in_blocks[1], whole[1])
 
 
 def test_artifact_loads_and_neighbours_share_the_planted_group(
@@ -80,13 +94,9 @@ def test_artifact_loads_and_neighbours_share_the_planted_group(
         PARAMS, 15, spark_engine.dataset(path, demo_prepared), **spark_engine.meta_extras(spark)
     )
     out = str(tmp_path / "model.npz")
-    artifact.save_model(
-        out,
-        factors.item_factors,
-        demo_prepared.mids,
-        demo_prepared.names,
-        spark_engine.likes_matrix(demo_prepared),
-        meta,
+    indptr, indices = spark_engine.likes_by_model(demo_prepared, str(tmp_path))
+    artifact.write_model(
+        out, factors.item_factors, demo_prepared.mids, demo_prepared.names, indptr, indices, meta
     )
     model = artifact.load_model(out)
     assert model.meta["engine"] == "spark" and model.meta["spark"]["master"] == "local[2]"

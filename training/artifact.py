@@ -79,13 +79,23 @@ def save_model(path, item_factors, mids, names, likes, meta):
     """
     by_model = sp.csr_matrix(likes).T.tocsr()
     by_model.sort_indices()
+    write_model(path, item_factors, mids, names, by_model.indptr, by_model.indices, meta)
+
+
+def write_model(path, item_factors, mids, names, likes_indptr, likes_indices, meta):
+    """Write the artifact to ``path`` atomically from the model-major likes pattern.
+
+    ``likes_indptr`` int [models + 1] and ``likes_indices`` int [likes] (the
+    users who liked each model, ascending) may be memory-mapped: they are
+    written in chunks, never loaded whole.
+    """
     arrays = {
         "item_factors": np.ascontiguousarray(item_factors, dtype=np.float32),
         "mids": np.asarray(mids, dtype=str),
         "names": np.asarray(names, dtype=str),
-        "like_counts": np.diff(by_model.indptr).astype(np.int64),
-        "likes_indptr": by_model.indptr.astype(np.int64),
-        "likes_indices": by_model.indices.astype(np.int64),
+        "like_counts": np.diff(likes_indptr).astype(np.int64),
+        "likes_indptr": np.asarray(likes_indptr, dtype=np.int64),
+        "likes_indices": np.asarray(likes_indices, dtype=np.int64),  # no copy when int64
         "meta": np.array(json.dumps(meta)),
     }
     write_aligned(path, arrays)

@@ -8,6 +8,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import tempfile
 import time
 
 from tqdm import tqdm
@@ -284,14 +285,15 @@ def _fit_spark(args, params, iterations, extra):
         **engine.meta_extras(spark),
         **extra,
     )
-    artifact.save_model(
-        args.out,
-        factors.item_factors,
-        prepared.mids,
-        prepared.names,
-        engine.likes_matrix(prepared),
-        meta,
-    )
+    # The likes pattern is staged on the output's disk, which has room for the artifact.
+    out_folder = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(out_folder, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".likes-", dir=out_folder) as folder:
+        indptr, indices = engine.likes_by_model(prepared, folder)
+        artifact.write_model(
+            args.out, factors.item_factors, prepared.mids, prepared.names, indptr, indices, meta
+        )
+        del indices  # unmapped before its folder goes
     return seconds
 
 

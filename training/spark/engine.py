@@ -31,6 +31,7 @@ from ..errors import BadInput
 from ..prepare import Summary, dataset_summary, report_lines
 from .read import first_bad_row, read_rows
 
+LIKES_PER_BLOCK = 50_000_000  # likes on the driver at a time while the CSR is written
 REGULARIZATION = (
     "ALS-WR: Spark multiplies regParam by each user's and each model's "
     "number of likes; passed through as is"
@@ -216,18 +217,39 @@ def ratings_frame(spark, likes):
     )
 
 
-def likes_matrix(prepared):
-    """The users x models likes CSR (float32 d_ui) of :class:`SparkPrepared`, on the driver.
+def likes_by_model(prepared, folder):
+    """The model-major likes pattern of :class:`SparkPrepared`, for the artifact.
 
-    This is what the artifact stores for "N people liked both": 12 bytes a
-    like on the way, so it bounds the driver's memory (see the README).
+    Returns ``(indptr, indices)``: int64 [models + 1] in memory, and int64
+    [likes] (the users of each model, ascending) memory-mapped from
+    ``folder/likes_indices.npy``. The likes come to the driver one block of
+    models at a time (about :data:`LIKES_PER_BLOCK` likes), so the driver
+    holds 8 bytes per model and one block, not every like.
     """
-    table = prepared.ratings.toArrow()
-    return sp.csr_matrix(
-        (table["count"].to_numpy(), (table["user"].to_numpy(), table["model"].to_numpy())),
-        shape=(prepared.users, len(prepared.mids)),
-        dtype=np.float32,
-    )
+    counts = prepared.ratings.groupBy("model").count().toArrow()
+    like_counts = np.zeros(len(prepared.mids), np.int64)
+    like_counts[counts["model"].to_numpy()] = counts["count"].to_numpy()
+    indptr = np.concatenate([[0], np.cumsum(like_counts)])
+    path = os.path.join(folder, "likes_indices.npy")
+    indices = np.lib.format.open_memmap(path, "w+", np.int64, (int(indptr[-1]),))
+    for lo, hi in _blocks(indptr):
+        block = prepared.ratings.where((F.col("model") >= lo) & (F.col("model") < hi))
+        table = block.select("model", "user").toArrow()
+        model, user = table["model"].to_numpy(), table["user"].to_numpy()
+        indices[indptr[lo] : indptr[hi]] = user[np.lexsort((user, model))]
+    indices.flush()
+    return indptr, indices
+
+
+def _blocks(indptr):
+    """Ranges ``(lo, hi)`` of consecutive models holding at most :data:`LIKES_PER_BLOCK` likes
+    each (or one model, when that one has more)."""
+    models, lo = len(indptr) - 1, 0
+    while lo < models:
+        hi = int(np.searchsorted(indptr, indptr[lo] + LIKES_PER_BLOCK, side="right")) - 1
+        hi = min(max(hi, lo + 1), models)
+        yield lo, hi
+        lo = hi
 
 
 def dataset(path, prepared):
