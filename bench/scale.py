@@ -12,7 +12,8 @@ written with ``training.artifact.save_model``):
    copies, Python lists and dict: the catalogue before issue 11), load time,
    peak RSS and steady RSS after 200 similar queries.
 3. gunicorn with 1, 2 and 4 gthread workers: RSS, PSS and USS of each worker
-   (psutil ``memory_full_info``) after 400 similar and search requests.
+   (psutil ``memory_full_info``) after 400 similar and search requests per
+   worker, a new connection each.
 4. Similar queries in-process: exact against approximate, p50/p99 wall and
    CPU time, recall@10 of the approximate lists against the exact ones.
 5. Name search in-process: the index against the Python scan it replaced.
@@ -190,10 +191,10 @@ def gunicorn_memory(path, workers, mids, words, rng):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, seconds=900)
-        # One keep-alive connection each, taken round robin: the workers accept them in turn.
-        sessions = [requests.Session() for _ in range(4 * workers)]
-        for i, url in enumerate(requests_for(mids, words, 400 * workers, rng)):
-            sessions[i % len(sessions)].get(base + url).raise_for_status()
+        # A connection per request: each accept is open to every worker, so all of them serve
+        # (kept-alive connections stayed with whichever worker took them, often the same one).
+        for url in requests_for(mids, words, 400 * workers, rng):
+            requests.get(base + url, headers={"Connection": "close"}).raise_for_status()
         time.sleep(1)
         return {"command": f"gunicorn {command}", "workers": worker_memory(server)}
     finally:
