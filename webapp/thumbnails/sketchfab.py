@@ -20,13 +20,17 @@ following a redirect. Its outcome:
   that is not JSON): the whole API is held with exponential back-off, 10 s
   doubling up to 15 min, reset by the next success.
 
-A hold is logged once when it starts, without a traceback.
+A hold is logged once when it starts, without a traceback. Each process
+prunes the cache at its first look-up and daily after (answers older than
+the 16 days they can be shown, holds that have ended), so the file does not
+grow without end.
 """
 
 import email.utils
 import logging
 import math
 import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -48,6 +52,8 @@ FRESH_FOR = timedelta(days=2)  # an answer is used without asking again
 STALE_FOR = timedelta(days=14)  # then still shown while it is refreshed or the API fails
 MISSING_FOR = 24 * 3600.0  # seconds a 404 is believed
 NO_IMAGE_FOR = 3600.0  # seconds a model JSON without a usable image is believed
+KEPT_FOR = FRESH_FOR + STALE_FOR  # an answer older than this is never shown: pruned
+PRUNE_EVERY = 24 * 3600.0  # seconds between prunes of the cache, in each process
 BACK_OFF_FIRST = 10.0  # seconds without calls after the first failure in a row
 BACK_OFF_MAX = 15 * 60.0
 RETRY_AFTER_DEFAULT = 60.0  # a 429/503 without a usable Retry-After
@@ -98,6 +104,7 @@ class SketchfabClient:
         self._lock = threading.Lock()
         self._pid = None
         self._cache = self._resolver = None
+        self._pruned_at = None  # time.monotonic() of this process's last prune
 
     def thumbnail(self, mid):
         """The :class:`Lookup` of ``mid``'s thumbnail, from the cache: never waits on the API."""
@@ -118,6 +125,7 @@ class SketchfabClient:
     def look_up(self, mid):
         """Ask the API about ``mid`` and record the outcome (runs on a resolver thread)."""
         cache, _ = self._per_process()
+        self._prune_when_due(cache)
         if cache.held("api"):
             return  # a back-off began while this look-up waited in the queue
         try:
@@ -167,6 +175,19 @@ class SketchfabClient:
             started = self._pid == os.getpid()
         return self._resolver.queued() if started else 0
 
+    def _prune_when_due(self, cache):
+        """Prune the cache at this process's first look-up and every :data:`PRUNE_EVERY`
+        seconds after, on the resolver thread: without it the file only grows."""
+        with self._lock:
+            now = time.monotonic()
+            if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+                return
+            self._pruned_at = now
+        try:
+            cache.prune(KEPT_FOR)
+        except sqlite3.Error as e:  # the look-up itself may still succeed
+            log.warning("thumbnail cache %s: pruning failed (%s)", cache.path, e)
+
     def _back_off(self, cache, reason, schedule):
         started = cache.back_off("api", schedule)
         if started:  # None: another look-up's failure already started this hold
@@ -183,7 +204,7 @@ class SketchfabClient:
             if self._pid != os.getpid():
                 self._cache = ThumbnailCache(self.cache_path, self._session())
                 self._resolver = Resolver(self.look_up, LOOKUP_THREADS, BACKLOG)
-                self._pid = os.getpid()
+                self._pid, self._pruned_at = os.getpid(), None
             return self._cache, self._resolver
 
     def _session(self):

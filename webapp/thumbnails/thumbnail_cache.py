@@ -108,6 +108,15 @@ class ThumbnailCache:
         )
         return (seconds, streak) if changed else None
 
+    def prune(self, older_than):
+        """Delete the answers stored more than ``older_than`` (a timedelta) ago and the holds
+        that have ended, keeping a back-off's streak. The file is not vacuumed: freed pages
+        are reused by the next answers."""
+        self._follow_the_file()
+        options = {} if self.in_memory else {"vacuum": False}  # the memory backend has none
+        self._run(lambda: self.session.cache.delete(older_than=older_than, **options))
+        self._write("DELETE FROM holds WHERE until < ? AND streak = 0", (time.time(),))
+
     def end_streak(self, key):
         """A success: the next failure of ``key`` starts the back-off afresh."""
         self._write("UPDATE holds SET streak = 0 WHERE key = ? AND streak > 0", (key,))
