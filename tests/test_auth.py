@@ -185,3 +185,25 @@ def test_an_unauthenticated_upload_is_refused_before_its_body_is_read(guarded, c
     assert sent < 20 * 1024 * 1024
     assert os.listdir(guarded.tmp_dir) == [] and os.listdir(guarded.data_dir) == ["likes.psv"]
     requests.get(guarded.url + "/admin", auth=("admin", PASSWORD), timeout=10)  # clear the count
+
+
+@pytest.mark.parametrize("hops, separate", [(0, False), (1, True)])
+def test_behind_a_proxy_the_throttle_counts_each_forwarded_client(
+    make_app, demo_model, tmp_path, hops, separate
+):
+    app = make_app(
+        demo_model.path,
+        ADMIN_PASSWORD_HASH=GOOD_HASH,
+        ADMIN_LOGIN_ATTEMPTS=2,
+        JOBS_DIR=str(tmp_path / "jobs"),
+        PROXY_HOPS=hops,
+    )
+    client = app.test_client()
+
+    def guess(address):
+        headers = {"X-Forwarded-For": address}
+        return client.get("/admin", auth=("admin", "wrong"), headers=headers).status_code
+
+    assert [guess("198.51.100.7") for _ in range(3)] == [401, 401, 429]
+    # Another client behind the same proxy: its own count only when the proxy is trusted.
+    assert guess("203.0.113.9") == (401 if separate else 429)

@@ -5,7 +5,8 @@
 ``init_app``: ``serving`` (the active model), ``pages`` (the gallery's HTML),
 ``api`` (JSON), ``thumbnails`` (Sketchfab images or placeholders) and
 ``admin`` (retraining, only with a password hash); ``security_headers`` adds
-the Content-Security-Policy and friends to every response.
+the Content-Security-Policy and friends to every response; ``proxy`` trusts
+``X-Forwarded-*`` from ``PROXY_HOPS`` reverse proxies.
 """
 
 import os
@@ -18,6 +19,7 @@ from . import (
     config,
     errors,
     pages,
+    proxy,
     secret_key,
     security_headers,
     serving,
@@ -38,6 +40,7 @@ def create_app(test_config=None):
         static_folder=os.path.join(PROJECT_DIR, "static"),
     )
     config.configure(app, test_config)
+    proxy.init_app(app)
     errors.init_app(app)
     secret_key.init_app(app)
     security_headers.init_app(app)

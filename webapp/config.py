@@ -18,6 +18,7 @@ def defaults(instance_path):
         "THUMBNAIL_CACHE": os.path.join(instance_path, "sketchfab_cache.sqlite"),
         "OFFLINE": False,
         "SECURE_COOKIES": False,  # true behind HTTPS: cookies get the Secure flag
+        "PROXY_HOPS": 0,  # reverse proxies whose X-Forwarded-* headers are trusted
         "DATA_DIR": os.path.join(instance_path, "data"),
         "JOBS_DIR": os.path.join(instance_path, "jobs"),
         "ADMIN_PASSWORD_HASH": None,
@@ -51,7 +52,7 @@ def configure(app, test_config=None):
         app.config[key] = str(app.config[key])
     app.config["SKETCHFAB_TIMEOUT"] = float(app.config["SKETCHFAB_TIMEOUT"])
     app.config["ADMIN_LOGIN_WINDOW"] = float(app.config["ADMIN_LOGIN_WINDOW"])
-    for key in ("ADMIN_LOGIN_ATTEMPTS", "MAX_QUEUED_JOBS"):
+    for key in ("ADMIN_LOGIN_ATTEMPTS", "MAX_QUEUED_JOBS", "PROXY_HOPS"):
         app.config[key] = int(app.config[key])
     app.config["ANN_THRESHOLD"] = int(app.config["ANN_THRESHOLD"])
     app.config["OFFLINE"] = as_bool(app.config["OFFLINE"], "SKETCHREC_OFFLINE")
