@@ -188,21 +188,23 @@ def test_a_huge_recommendations_body_is_refused(client):
     assert response.status_code == 413 and response.is_json
 
 
-def test_neighbours_rank_by_the_artifacts_similarity_exponent(make_app, tmp_path):
+@pytest.mark.parametrize(
+    "exponent, order, top_score",
+    [(1.0, ["m1", "m2", "m3"], 1.0), (0.0, ["m2", "m1", "m3"], 3.0)],
+)
+def test_neighbours_rank_by_the_artifacts_similarity_exponent(
+    make_app, tmp_path, exponent, order, top_score
+):
     # Model 1 points along model 0; model 2 a little aside but 3.6x longer.
     factors = np.array([[1, 0], [0.5, 0], [3, 2], [0, 1]], dtype=np.float32)
     likes = np.eye(4, dtype=np.float32)
     mids = ["m0", "m1", "m2", "m3"]
-    for exponent, order, top_score in (
-        (1.0, ["m1", "m2", "m3"], 1.0),
-        (0.0, ["m2", "m1", "m3"], 3.0),
-    ):
-        path = str(tmp_path / f"model-{exponent}.npz")
-        write_artifact(path, factors, mids, mids, likes, similarity_exponent=exponent)
-        with make_app(path).test_client() as client:
-            body = client.get("/api/models/m0/similar?k=3").get_json()
-            assert body["similarity_exponent"] == exponent
-            assert [item["mid"] for item in body["similar"]] == order
-            assert body["similar"][0]["score"] == pytest.approx(top_score, rel=1e-6)
-            html = client.get("/models/m0").get_data(as_text=True)
-            assert ("lifts often liked models" in html) == (exponent != 1.0)
+    path = str(tmp_path / "model.npz")
+    write_artifact(path, factors, mids, mids, likes, similarity_exponent=exponent)
+    with make_app(path).test_client() as client:
+        body = client.get("/api/models/m0/similar?k=3").get_json()
+        assert body["similarity_exponent"] == exponent
+        assert [item["mid"] for item in body["similar"]] == order
+        assert body["similar"][0]["score"] == pytest.approx(top_score, rel=1e-6)
+        html = client.get("/models/m0").get_data(as_text=True)
+        assert ("lifts often liked models" in html) == (exponent != 1.0)

@@ -18,7 +18,7 @@ from webapp.serving.model_store import EXTENSION
 
 
 def _three_then_four(path, make_app):
-    write_artifact(path, np.eye(3, dtype=np.float32), list("abc"), list("ABC"), np.eye(3))
+    three_models(path)
     app = make_app(path)
     assert app.test_client().get("/healthz").get_json()["model"]["models"] == 3
     write_artifact(path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4))
@@ -169,3 +169,18 @@ def test_a_bad_similarity_exponent_is_refused_naming_the_file(tmp_path, exponent
     )
     with pytest.raises(BadInput, match=f"{path}: meta similarity_exponent .* is not a number >= 0"):
         load_model(path)
+
+
+def test_a_broken_file_starts_no_reload_per_request(make_app, tmp_path, monkeypatch):
+    path = three_models(str(tmp_path / "active.npz"))
+    app = make_app(path)
+    client = app.test_client()
+    with open(path, "wb") as f:
+        f.write(b"not a zip file")
+    assert settled_health(app, client).get_json()["status"] == "degraded"
+    store = app.extensions[EXTENSION]
+    starts = []
+    monkeypatch.setattr(store, "_start_reload", lambda: starts.append(1))
+    for _ in range(5):
+        assert client.get("/healthz").get_json()["status"] == "degraded"
+    assert starts == []  # the same broken file is not looked at again

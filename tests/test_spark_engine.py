@@ -13,12 +13,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import scipy.sparse as sp
 
 from training import artifact, wrmf
 from training.demo import write_demo
 from training.errors import BadInput
 from training.evaluation import Evaluation
-from training.likes import read_likes, write_likes
+from training.likes import file_sha256, read_likes, write_likes
 from training.params import Params
 from training.prepare import prepare
 from training.split import split_likes
@@ -101,16 +102,24 @@ def test_artifact_loads_and_neighbours_share_the_planted_group(
     model = artifact.load_model(out)
     assert model.meta["engine"] == "spark" and model.meta["spark"]["master"] == "local[2]"
     assert "ALS-WR" in model.meta["spark"]["regularization"]
-    assert model.meta["dataset"]["sha256"] == artifact_sha(path)
+    assert model.meta["dataset"]["sha256"] == file_sha256(path)
 
     share = planted_group_share(model.item_factors, model.mids, generated.group_of)
     assert share.mean() >= 0.8, share.mean()
 
 
-def artifact_sha(path):
-    from training.likes import file_sha256
-
-    return file_sha256(path)
+def ratings_frame(spark, likes):
+    """A users x models likes CSR (d_ui) as a ``ratings`` DataFrame for ``fit_als``."""
+    coo = sp.coo_matrix(likes)
+    return spark.createDataFrame(
+        pa.table(
+            {
+                "user": coo.row.astype(np.int32),
+                "model": coo.col.astype(np.int32),
+                "count": coo.data.astype(np.float32),
+            }
+        )
+    )
 
 
 def test_test_patk_within_15_percent_of_the_default_engine(spark, demo):
@@ -118,7 +127,7 @@ def test_test_patk_within_15_percent_of_the_default_engine(spark, demo):
     evaluate = Evaluation(split, k=5)
     default = wrmf.fit(split.train, PARAMS, iterations=15, seed=0)
     expected = evaluate(15, default.user_factors, default.item_factors).patk_test
-    ratings = spark_engine.ratings_frame(spark, split.train)
+    ratings = ratings_frame(spark, split.train)
     factors = spark_engine.fit_als(ratings, *split.train.shape, PARAMS, iterations=15)
     got = evaluate(15, factors.user_factors, factors.item_factors).patk_test
     assert expected > 0.1

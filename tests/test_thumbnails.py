@@ -294,10 +294,12 @@ def test_an_image_past_the_stale_window_is_not_shown(client, sketchfab, demo_mod
     assert is_placeholder(response) and max_age(response) == 5
 
 
-def test_old_answers_and_ended_holds_are_pruned_once_a_day(app, sketchfab, demo_model, monkeypatch):
-    first, second, third = demo_model.mids[3:6]
+def test_old_answers_and_ended_holds_are_pruned_once_a_day(
+    app, make_app, sketchfab, demo_model, monkeypatch
+):
+    first, second, third, fourth = demo_model.mids[3:7]
     client = app.test_client()
-    assert resolved(client, first).status_code == 302  # the process's first prune: nothing yet
+    assert resolved(client, first).status_code == 302
     age_answers(app, days=17)  # past what is ever shown (2 + 14 days)
     assert resolved(client, second).status_code == 302  # not a day since the last prune
     assert len(cached_answers(app.config["THUMBNAIL_CACHE"]).responses) == 2
@@ -306,13 +308,18 @@ def test_old_answers_and_ended_holds_are_pruned_once_a_day(app, sketchfab, demo_
             "INSERT INTO holds (key, until, streak) VALUES (?, ?, ?)",
             [("missing:ended", 0, 0), ("missing:on", time.time() + 600, 0), ("api", 0, 2)],
         )
-    monkeypatch.setattr(sketchfab_module, "PRUNE_EVERY", 0.0)
-    assert resolved(client, third).status_code == 302  # prunes before it asks
+    another_process = make_app(demo_model.path).test_client()  # same cache file
+    assert resolved(another_process, third).status_code == 302  # its first look-up prunes
     answers = cached_answers(app.config["THUMBNAIL_CACHE"]).responses.values()
     assert sorted(a.url.rsplit("/", 1)[1] for a in answers) == sorted([second, third])
     with sqlite3.connect(app.config["THUMBNAIL_CACHE"]) as db:
         holds = {key for (key,) in db.execute("SELECT key FROM holds")}
     assert holds == {"missing:on", "api"}  # the ended back-off keeps its streak
+    age_answers(app, days=17)
+    monkeypatch.setattr(sketchfab_module, "PRUNE_EVERY", 0.0)
+    assert resolved(client, fourth).status_code == 302  # a day later: prunes before it asks
+    answers = cached_answers(app.config["THUMBNAIL_CACHE"]).responses.values()
+    assert [a.url.rsplit("/", 1)[1] for a in answers] == [fourth]
 
 
 def test_offline_never_calls_the_api(make_app, sketchfab, demo_model):

@@ -136,7 +136,8 @@ def _require_keys(path, present):
 def _checked(path, arrays, check_content=True):
     """The :class:`Model` of ``arrays`` (the artifact's keys); :class:`BadInput` if unusable."""
     model = Model(meta=_meta(path, arrays.pop("meta")), **arrays)
-    for check in (_shape_problem, _content_problem)[: 2 if check_content else 1]:
+    checks = (_shape_problem, _content_problem) if check_content else (_shape_problem,)
+    for check in checks:
         if problem := check(model):
             raise BadInput(f"{path}: {problem}")
     return model
@@ -181,15 +182,15 @@ def _content_problem(m):
         return f"no models or no factors (item_factors {m.item_factors.shape})"
     if not all(np.isfinite(chunk).all() for chunk in _chunks(m.item_factors)):
         return "item_factors has NaN or infinite values"
-    for start, chunk in enumerate(_chunks(m.mids)):
+    for number, chunk in enumerate(_chunks(m.mids)):
         for offset, mid in enumerate(chunk.tolist()):
             if problem := mid_problem(mid):
-                return f"model {start * CHECK_ROWS + offset}: {problem}"
+                return f"model {number * CHECK_ROWS + offset}: {problem}"
     if (duplicate := _duplicate_mid(m.mids)) is not None:
         return f"mid {duplicate!r} appears more than once"
     if m.likes_indptr[0] != 0 or (np.diff(m.likes_indptr) < 0).any():
         return "likes_indptr is not a non-decreasing offset array from 0"
-    users = _users(m.meta)
+    users = users_of(m.meta)
     indices = m.likes_indices
     if len(indices) and (indices.min() < 0 or (users is not None and indices.max() >= users)):
         return f"likes_indices out of range (users: {users})"
@@ -213,7 +214,8 @@ def _duplicate_mid(mids):
     """
     hashes = np.concatenate([_fnv1a(chunk) for chunk in _chunks(mids)])
     order = np.argsort(hashes)
-    collide = np.flatnonzero(hashes[order[1:]] == hashes[order[:-1]])
+    ordered = hashes[order]
+    collide = np.flatnonzero(ordered[1:] == ordered[:-1])
     if not len(collide):
         return None
     unique, counts = np.unique(mids[order[np.union1d(collide, collide + 1)]], return_counts=True)
@@ -230,7 +232,7 @@ def _fnv1a(mids):
     return hashes
 
 
-def _users(meta):
+def users_of(meta):
     """The number of users the meta's dataset records, or None."""
     dataset = meta.get("dataset")
     users = dataset.get("users") if isinstance(dataset, dict) else None

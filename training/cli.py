@@ -376,17 +376,19 @@ def _index_parser(sub):
         "name index, approximate neighbours from --ann-threshold models",
     )
     p.add_argument("model", metavar="MODEL.npz")
-    p.add_argument("--ann-threshold", type=positive_int, default=None, help="default 500000")
+    threshold = serving_files.ANN_THRESHOLD
+    p.add_argument(
+        "--ann-threshold", type=positive_int, default=threshold, help=f"default {threshold}"
+    )
     p.set_defaults(run=_run_index)
 
 
 def _run_index(args):
-    threshold = args.ann_threshold or serving_files.ANN_THRESHOLD
     try:
         sha256 = file_sha256(args.model)
     except OSError as e:
         raise BadInput(f"{args.model}: {e.strerror}") from None
-    print(serving_files.build(args.model, sha256, threshold))
+    print(serving_files.build(args.model, sha256, args.ann_threshold))
 
 
 def _plot_parser(sub):

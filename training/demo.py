@@ -129,14 +129,6 @@ class Demo:
     user: np.ndarray
     group_of: dict
 
-    @property
-    def rows(self):
-        """The rows as (name, mid, uid) tuples: for small demos (a list of every like)."""
-        return [
-            (self.names[m], self.mids[m], self.uids[u])
-            for m, u in zip(self.model.tolist(), self.user.tolist(), strict=True)
-        ]
-
 
 def generate(seed=0, users=3000, models=2000):
     """Generate demo likes; the same arguments always give the same rows.

@@ -111,6 +111,12 @@ def similar_list_recall(
         others = liked[1] != query_columns[start:stop][liked[0]]
         liked_cosines = cosines[liked]
         cosines[liked] = -np.inf
+        # The query's own like is not among the found; the rest do not depend on the exponent.
+        liked_rows, liked_columns, other_cosines = (
+            liked[0][others],
+            liked[1][others],
+            liked_cosines[others],
+        )
         group_best = cosines.reshape(stop - start, LENGTH_GROUP, layout.groups).max(axis=1)
         candidates, candidate_cosines = layout.candidates(cosines, group_best)
         test_cells, counts = _cells(test, start, stop), []
@@ -119,9 +125,9 @@ def similar_list_recall(
             best = largest(values, k)
             top = np.take_along_axis(candidates, best, axis=1)
             unliked_scores = np.take_along_axis(candidate_cosines, best, axis=1) * weights[top]
-            liked_scores = liked_cosines * weights[liked[1]]
+            liked_scores = other_cosines * weights[liked_columns]
             counts += [
-                _liked_in_top_k(liked[0][others], liked_scores[others], unliked_scores, k),
+                _liked_in_top_k(liked_rows, liked_scores, unliked_scores, k),
                 _hits(top, test_cells, layout.width),
             ]
         return counts

@@ -72,7 +72,6 @@ class NameIndex:
     """A built index opened read-only; one SQLite connection per thread."""
 
     def __init__(self, path):
-        self.path = path
         self._uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro&immutable=1"
         self._local = threading.local()
 
@@ -136,10 +135,6 @@ class Matches:
             raise ValueError("Matches supports contiguous slices only")
         return self._popular[self._index.ranks(self._text, start, max(0, stop - start))]
 
-    def ranks(self):
-        """All matching ranks (up to the cap)."""
-        return self._index.ranks(self._text)
-
     def tolist(self):
         """All matching rows, most liked first (up to the cap)."""
-        return self._popular[self.ranks()].tolist()
+        return self._popular[self._index.ranks(self._text)].tolist()

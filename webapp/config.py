@@ -52,9 +52,8 @@ def configure(app, test_config=None):
         app.config[key] = str(app.config[key])
     app.config["SKETCHFAB_TIMEOUT"] = float(app.config["SKETCHFAB_TIMEOUT"])
     app.config["ADMIN_LOGIN_WINDOW"] = float(app.config["ADMIN_LOGIN_WINDOW"])
-    for key in ("ADMIN_LOGIN_ATTEMPTS", "MAX_QUEUED_JOBS", "PROXY_HOPS"):
+    for key in ("ADMIN_LOGIN_ATTEMPTS", "MAX_QUEUED_JOBS", "PROXY_HOPS", "ANN_THRESHOLD"):
         app.config[key] = int(app.config[key])
-    app.config["ANN_THRESHOLD"] = int(app.config["ANN_THRESHOLD"])
     app.config["OFFLINE"] = as_bool(app.config["OFFLINE"], "SKETCHREC_OFFLINE")
     app.config["SECURE_COOKIES"] = as_bool(app.config["SECURE_COOKIES"], "SKETCHREC_SECURE_COOKIES")
 

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import numpy as np
-import pyarrow as pa
 import pyspark
-import scipy.sparse as sp
 from pyspark import StorageLevel
 from pyspark.ml.recommendation import ALS
 from pyspark.sql import functions as F
@@ -48,13 +46,17 @@ class SparkPrepared:
     """
 
     ratings: object
-    users: int
     mids: np.ndarray
     names: np.ndarray
     duplicates: int
     before: Summary
     after: Summary
     skipped_rows: int = 0
+
+    @property
+    def users(self):
+        """Users left after thresholding."""
+        return self.after.users
 
     def report(self):
         """The reference post's printout: :meth:`training.prepare.Prepared.report`'s lines."""
@@ -116,7 +118,6 @@ def prepare(spark, path, min_user_likes=5, min_model_likes=5, skip_bad_rows=Fals
     after = _summary(kept)
     return SparkPrepared(
         ratings=ratings,
-        users=after.users,
         mids=np.asarray(catalogue["mid"].to_pylist(), dtype=str),
         names=np.asarray(catalogue["name"].to_pylist(), dtype=str),
         duplicates=good_rows - before.likes,
@@ -201,20 +202,6 @@ def _factors(frame, rows, rank):
     out = np.zeros((rows, rank), dtype=np.float32)
     out[ids] = features.reshape(-1, rank)
     return out
-
-
-def ratings_frame(spark, likes):
-    """A users x models likes CSR (d_ui) as a ``ratings`` DataFrame for :func:`fit_als`."""
-    coo = sp.coo_matrix(likes)
-    return spark.createDataFrame(
-        pa.table(
-            {
-                "user": coo.row.astype(np.int32),
-                "model": coo.col.astype(np.int32),
-                "count": coo.data.astype(np.float32),
-            }
-        )
-    )
 
 
 def likes_by_model(prepared, folder):

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import numpy as np
 
 from training import ann_index, fold_in, serving_files
-from training.artifact import open_model
+from training.artifact import open_model, users_of
 from training.name_index import Matches, NameIndex
 from training.similarity import COSINE, query
 
@@ -68,7 +68,9 @@ class Catalog:
         model = open_model(path, check_content=False)
         folder = serving_files.ensure(path, sha256, len(model.mids), ann_threshold)
         derived = serving_files.load(folder)
-        users = int(derived["likes_indices"].max(initial=-1)) + 1
+        users = users_of(model.meta)  # checked against every index when the folder was built
+        if users is None:  # an artifact without the count: one pass over the likes
+            users = int(derived["likes_indices"].max(initial=-1)) + 1
         return cls(
             vectors=derived["vectors"],
             norms=derived["norms"],

@@ -81,7 +81,7 @@ class ModelStore:
 
     def _fail(self, signature, message):
         """Log (once per file) why the file does not serve; keep the reason without the path."""
-        if self._failure and self._failure[0] == signature:
+        if self._failed(signature):
             return
         self._failure = (signature, message.replace(self.path, "the model file"))
         log.error("%s", message)
@@ -110,8 +110,13 @@ class ModelStore:
             loader.join(timeout)
         return self._loader is None
 
+    def _failed(self, signature):
+        """True when the file with ``signature`` already failed to load."""
+        failure = self._failure
+        return failure is not None and failure[0] == signature
+
     def _reload(self, signature):
-        if self._failure and self._failure[0] == signature:
+        if self._failed(signature):
             return  # the same broken file: do not parse it again on every request
         try:
             catalog, signature = _load(self.path, self.ann_threshold)
