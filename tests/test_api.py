@@ -159,6 +159,9 @@ def test_recommendations_need_no_csrf_token(app, client, demo_model):
         '{"likes": ["abc"], "k": "10"}',
         '{"likes": ["abc"], "k": true}',
         '{"likes": ["abc"], "k": null}',
+        "[" * 1000,
+        '{"likes": ' * 1000,
+        b"\xff\xfe{",
     ],
 )
 def test_bad_recommendation_bodies_are_a_400_json(client, body):

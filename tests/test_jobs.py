@@ -11,11 +11,12 @@ import sys
 
 import psutil
 import pytest
+from werkzeug.security import generate_password_hash
 
 from training.likes import file_sha256
 from webapp.admin.jobs import launcher, store
 
-from admin_server import health, post, served_sha, similar, start_job, wait_for
+from admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for
 
 SLEEPER = "import sys, time; time.sleep(60)"
 
@@ -74,6 +75,18 @@ def test_cancel_kills_what_is_left_of_a_job_and_says_cancelled(tmp_path):
     job = store.load(folder, job_id)
     assert job["status"] == "cancelled" and job["finished_at"]
     assert not launcher.cancel(folder, job_id)  # nothing left to cancel
+
+
+@pytest.mark.parametrize("job_id", ["x" * 251, "j" * 65, "٣", "a.b", "-" * 300])
+def test_an_invalid_job_id_is_a_404_on_every_job_route(make_app, demo_model, tmp_path, job_id):
+    password_hash = generate_password_hash(PASSWORD)
+    app = make_app(demo_model.path, ADMIN_PASSWORD_HASH=password_hash, JOBS_DIR=str(tmp_path))
+    app.config["WTF_CSRF_ENABLED"] = False
+    client, auth = app.test_client(), ("admin", PASSWORD)
+    for path in ("", ".json", "/curves.svg"):
+        assert client.get(f"/admin/jobs/{job_id}{path}", auth=auth).status_code == 404
+    for path in ("/cancel", "/activate"):
+        assert client.post(f"/admin/jobs/{job_id}{path}", auth=auth).status_code == 404
 
 
 def test_the_queue_is_capped(tmp_path):

@@ -1,5 +1,7 @@
 """The JSON API: similar models, recommendations from hearts, a health check (CONTRACT.md)."""
 
+import json
+
 from flask import abort, request
 from werkzeug.exceptions import BadRequest
 
@@ -45,7 +47,7 @@ def recommendations():
     of another shape, more than :data:`MAX_LIKES` likes or k outside 1..100.
     """
     request.max_content_length = MAX_BODY
-    likes, k = _recommendation_request(request.get_json(force=True, silent=True))
+    likes, k = _recommendation_request(_json_body())
     catalog = current_catalog()
     rows = {mid: catalog.row(mid) for mid in likes}  # dict: distinct, in order
     known = [row for row in rows.values() if row is not None]
@@ -53,6 +55,14 @@ def recommendations():
         "recommendations": catalog.recommend(known, k),
         "unknown": [mid for mid, row in rows.items() if row is None],
     }
+
+
+def _json_body():
+    """The request body parsed as JSON, or None when it is not JSON (any nesting, any bytes)."""
+    try:
+        return json.loads(request.get_data())
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        return None
 
 
 def _recommendation_request(body):

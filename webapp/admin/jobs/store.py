@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -22,6 +23,8 @@ from training.atomic import write_text
 from .liveness import job_alive
 
 ACTIVE = ("queued", "running")
+# What new_id makes, with room to spare; never a path, never too long for a file name.
+ID_PATTERN = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 class QueueFull(Exception):
@@ -162,5 +165,5 @@ def save(folder, job):
 
 
 def valid_id(job_id):
-    """True for ids :func:`new_id` can make (letters, digits, dashes): never a path."""
-    return bool(job_id) and all(c.isalnum() or c == "-" for c in job_id)
+    """True for ids :func:`new_id` can make: 1 to 64 ASCII letters, digits and dashes."""
+    return ID_PATTERN.fullmatch(job_id) is not None
