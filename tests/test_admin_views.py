@@ -129,11 +129,12 @@ def test_retrain_activate_and_roll_back(server, admin, demo_model):
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("factors", "0", "factors: Number must be at least 1."),
+        ("factors", "0", "factors: &#39;0&#39; is not from 1 to 1024"),
         ("factors", "many", "factors: Not a valid integer value."),
-        ("alpha", "-1", "alpha: Number must be at least 0."),
-        ("regularization", "inf", "regularization: must be a finite number"),
+        ("alpha", "-1", "alpha: &#39;-1.0&#39; is not a number from 0 to 1e+06"),
+        ("regularization", "inf", "regularization: &#39;inf&#39; is not a number from 0 to 1e+06"),
         ("iterations", "", "iterations: This field is required."),
+        ("iterations", "100000000", "iterations: &#39;100000000&#39; is not from 1 to 1000"),
     ],
 )
 def test_bad_parameters_give_one_message_and_no_job(server, admin, field, value, message):

@@ -31,6 +31,13 @@ def test_demo_is_deterministic(tmp_path, small_demo):
     assert other.read_bytes() != small_demo.read_bytes()
 
 
+@pytest.mark.parametrize("models", [4, 30])
+def test_a_small_demo_is_written(tmp_path, models):
+    result = run("demo", "--out", tmp_path / "d.psv", "--users", 50, "--models", models)
+    assert result.returncode == 0, result.stderr
+    assert f"of 50 users on {models} models" in result.stdout
+
+
 def test_prepare_prints_the_reference_report(small_demo):
     result = run("prepare", small_demo)
     assert result.returncode == 0, result.stderr
@@ -139,6 +146,22 @@ def test_bad_arguments_are_one_line_and_status_2(args):
     result = run(*args)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "error:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fit", "x.psv", "--out", "m.npz", "--iterations", "100000000"], "not from 1 to 1000"),
+        (["fit", "x.psv", "--out", "m.npz", "--factors", "5000"], "not from 1 to 1024"),
+        (["fit", "x.psv", "--out", "m.npz", "--alpha", "1e300"], "not a number from 0 to 1e+06"),
+        (["search", "x.psv", "--out", "r.json", "--epochs", "2:9999:2"], "past 1000 epochs"),
+        (["demo", "--out", "d.psv", "--models", "3"], "'3' is not at least 4"),
+    ],
+)
+def test_values_past_the_bounds_are_refused_in_one_line(args, message):
+    result = run(*args)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert message in result.stderr
 
 
 def test_missing_file_and_too_strict_thresholds(tmp_path, small_demo):

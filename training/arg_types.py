@@ -4,6 +4,8 @@
 import argparse
 import math
 
+from .params import MAX_FACTORS, MAX_ITERATIONS, MAX_WEIGHT
+
 
 def number(convert, accept, requirement):
     """A parser that converts text with ``convert`` and keeps values where ``accept(value)``."""
@@ -24,6 +26,14 @@ def number(convert, accept, requirement):
 positive_int = number(int, lambda v: v >= 1, "positive")
 non_negative_float = number(float, lambda v: 0 <= v < math.inf, "a finite number >= 0")
 fraction = number(float, lambda v: 0 < v <= 1, "in (0, 1]")
+factor_count = number(int, lambda v: 1 <= v <= MAX_FACTORS, f"from 1 to {MAX_FACTORS}")
+iteration_count = number(int, lambda v: 1 <= v <= MAX_ITERATIONS, f"from 1 to {MAX_ITERATIONS}")
+weight = number(float, lambda v: 0 <= v <= MAX_WEIGHT, f"a number from 0 to {MAX_WEIGHT:g}")
+
+
+def at_least(low):
+    """A parser of integers ``>= low``."""
+    return number(int, lambda v: v >= low, f"at least {low}")
 
 
 def comma_list(item_type):
@@ -46,4 +56,6 @@ def epoch_range(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not start:stop:step") from None
     if not epochs or epochs.start < 1 or epochs.step < 1:
         raise argparse.ArgumentTypeError(f"{text!r} gives no increasing epochs >= 1")
+    if epochs[-1] > MAX_ITERATIONS:
+        raise argparse.ArgumentTypeError(f"{text!r} goes past {MAX_ITERATIONS} epochs")
     return epochs

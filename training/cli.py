@@ -14,7 +14,17 @@ import time
 from tqdm import tqdm
 
 from . import artifact, demo, fetch, fold_in_evaluation, search, serving_files, svg_plot, wrmf
-from .arg_types import comma_list, epoch_range, fraction, non_negative_float, positive_int
+from .arg_types import (
+    at_least,
+    comma_list,
+    epoch_range,
+    factor_count,
+    fraction,
+    iteration_count,
+    non_negative_float,
+    positive_int,
+    weight,
+)
 from .atomic import write_text
 from .errors import BadInput
 from .likes import file_sha256, read_likes
@@ -97,7 +107,7 @@ def _demo_parser(sub):
     p.add_argument("--out", required=True, metavar="PATH")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--users", type=positive_int, default=3000)
-    p.add_argument("--models", type=positive_int, default=2000)
+    p.add_argument("--models", type=at_least(demo.MIN_MODELS), default=2000)
     p.set_defaults(run=_run_demo)
 
 
@@ -156,18 +166,13 @@ def fit_arguments(p):
         help="use the best parameters and iterations of a grid search",
     )
     defaults = Params()
-    p.add_argument("--factors", type=positive_int, default=None, help=f"default {defaults.factors}")
+    p.add_argument("--factors", type=factor_count, default=None, help=f"default {defaults.factors}")
     p.add_argument(
-        "--regularization",
-        type=non_negative_float,
-        default=None,
-        help=f"default {defaults.regularization}",
+        "--regularization", type=weight, default=None, help=f"default {defaults.regularization}"
     )
+    p.add_argument("--alpha", type=weight, default=None, help=f"default {defaults.alpha:g}")
     p.add_argument(
-        "--alpha", type=non_negative_float, default=None, help=f"default {defaults.alpha:g}"
-    )
-    p.add_argument(
-        "--iterations", type=positive_int, default=None, help=f"default {DEFAULT_ITERATIONS}"
+        "--iterations", type=iteration_count, default=None, help=f"default {DEFAULT_ITERATIONS}"
     )
     p.add_argument(
         "--objective",
@@ -302,11 +307,9 @@ def _search_parser(sub):
     likes_arguments(p)
     grid = search.Grid()
     p.add_argument("--out", required=True, metavar="RESULTS.json")
-    p.add_argument("--factors", type=comma_list(positive_int), default=grid.factors)
-    p.add_argument(
-        "--regularization", type=comma_list(non_negative_float), default=grid.regularization
-    )
-    p.add_argument("--alpha", type=comma_list(non_negative_float), default=grid.alpha)
+    p.add_argument("--factors", type=comma_list(factor_count), default=grid.factors)
+    p.add_argument("--regularization", type=comma_list(weight), default=grid.regularization)
+    p.add_argument("--alpha", type=comma_list(weight), default=grid.alpha)
     p.add_argument(
         "--epochs",
         type=epoch_range,

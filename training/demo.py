@@ -113,6 +113,8 @@ PICK_P = [0.9, 0.08, 0.02]
 BLOCK_USERS = 50_000
 # Rows written at once.
 WRITE_ROWS = 1 << 20
+# Below 4 models a user's likes (at most a quarter of the models) round down to none.
+MIN_MODELS = 4
 
 
 @dataclass
@@ -135,6 +137,7 @@ def generate(seed=0, users=3000, models=2000):
 
     About ``20 * (models / 2000) ** 0.25`` likes per user on average, so the
     default is about 60k likes and 15k x 25k is about 0.14% dense like the reference post.
+    Below :data:`MIN_MODELS` models, users like nothing.
     """
     rng = np.random.default_rng(seed)
     categories = list(GROUPS)
@@ -207,6 +210,8 @@ def _members_by_popularity(rng, group, categories):
     bounds = np.empty(len(group))
     start = 0
     for g, size in enumerate(sizes.tolist()):
+        if not size:  # a small demo leaves some categories empty: picks go to the next one
+            continue
         w = 1.0 / np.arange(1, size + 1) ** 0.8
         rng.shuffle(w)
         cumulative = np.cumsum(w / w.sum())

@@ -7,6 +7,11 @@ here. Importing this module loads no ``implicit`` (web workers import it).
 from dataclasses import dataclass
 
 DEFAULT_ITERATIONS = 22  # with Params' defaults: the reference post's best configuration
+# The largest values the CLI and the admin form accept: beyond them a fit runs for days,
+# or c = 1 + alpha * d overflows the float32 confidences.
+MAX_FACTORS = 1024
+MAX_ITERATIONS = 1000
+MAX_WEIGHT = 1e6  # regularization and alpha
 
 
 @dataclass(frozen=True)
