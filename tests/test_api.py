@@ -1,5 +1,6 @@
 """The JSON API and the neighbour search behind it, on real artifacts."""
 
+import dataclasses
 import json
 from collections import Counter
 
@@ -8,6 +9,7 @@ import pytest
 from conftest import write_artifact
 
 from training.likes import file_sha256
+from webapp.serving.model_store import EXTENSION
 
 
 def test_similar_has_the_contract_shape(client, demo_model):
@@ -170,6 +172,21 @@ def test_bad_recommendation_bodies_are_a_400_json(client, body):
     )
     assert response.status_code == 400
     assert response.is_json and response.get_json()["error"]
+
+
+def test_a_fold_in_solve_that_fails_answers_503_json(app, client, demo_model):
+    # Loading refuses such factors; a catalog whose solves fail anyway answers 503, not 500.
+    store = app.extensions[EXTENSION]
+    catalog = store.get()
+    params = {**catalog.meta["params"], "regularization": 0.0}
+    store._catalog = dataclasses.replace(
+        catalog,
+        item_factors=np.zeros_like(catalog.item_factors),
+        gram=np.zeros_like(catalog.gram),
+        meta={**catalog.meta, "params": params},
+    )
+    response = recommend(client, {"likes": demo_model.mids[:1]})
+    assert response.status_code == 503 and "cannot be computed" in response.get_json()["error"]
 
 
 def test_at_most_500_likes(client, demo_model):

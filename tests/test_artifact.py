@@ -61,6 +61,41 @@ def test_unusable_content_is_one_line_naming_the_file(tmp_path, good, replace, r
     assert message.startswith(f"{path}: ") and reason in message and "\n" not in message
 
 
+RANK_ONE = np.array([[1, 2], [2, 4], [3, 6]], "f4")
+
+
+@pytest.mark.parametrize(
+    "params, factors, reason",
+    [
+        (None, None, "meta has no params object"),
+        (
+            {"regularization": "0.1", "alpha": 50},
+            None,
+            "params regularization '0.1' is not a number",
+        ),
+        ({"regularization": 0.1, "alpha": True}, None, "params alpha True is not a number"),
+        ({"regularization": 0.1}, None, "params alpha None is not a number"),
+        ({"regularization": 0.0, "alpha": 50}, RANK_ONE, "degenerate at regularization 0"),
+        ({"regularization": 0.0, "alpha": 50}, np.zeros((3, 2), "f4"), "degenerate"),
+    ],
+)
+def test_params_and_factors_fold_in_cannot_use_are_refused(tmp_path, good, params, factors, reason):
+    _, arrays = good
+    meta = {**json.loads(str(arrays["meta"])), "params": params}
+    if params is None:
+        del meta["params"]
+    replace = {"meta": np.array(json.dumps(meta))}
+    if factors is not None:
+        replace["item_factors"] = factors
+    with pytest.raises(BadInput, match=reason):
+        load_model(write_with(tmp_path, arrays, **replace))
+
+
+def test_rank_one_factors_serve_with_regularization(tmp_path, good):
+    _, arrays = good
+    assert load_model(write_with(tmp_path, arrays, item_factors=RANK_ONE)).item_factors.shape
+
+
 @pytest.mark.parametrize(
     "replace, reason",
     [

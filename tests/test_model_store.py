@@ -3,6 +3,7 @@ one, 503 without one."""
 
 import fcntl
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -169,6 +170,31 @@ def test_a_bad_similarity_exponent_is_refused_naming_the_file(tmp_path, exponent
     )
     with pytest.raises(BadInput, match=f"{path}: meta similarity_exponent .* is not a number >= 0"):
         load_model(path)
+
+
+@pytest.mark.parametrize(
+    "params, factors",
+    [
+        (None, np.eye(3, dtype=np.float32)),  # no params
+        ({"regularization": "0.1", "alpha": "50"}, np.eye(3, dtype=np.float32)),
+        ({"regularization": 0.0, "alpha": 50.0}, np.ones((3, 3), dtype=np.float32)),  # rank 1
+    ],
+)
+def test_a_model_fold_in_cannot_use_keeps_the_old_one_recommending(
+    make_app, tmp_path, params, factors
+):
+    path = three_models(str(tmp_path / "active.npz"))
+    app = make_app(path)
+    client = app.test_client()
+    write_artifact(path, factors, ["a", "b", "c"], ["A", "B", "C"], np.eye(3))
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = {**json.loads(str(arrays["meta"])), "params": params}
+    np.savez(path, **{**arrays, "meta": np.array(json.dumps(meta))})
+    body = settled_health(app, client).get_json()
+    assert body["status"] == "degraded" and "the model file: " in body["reason"]
+    response = client.post("/api/recommendations", json={"likes": ["a"]})
+    assert response.status_code == 200 and response.get_json()["recommendations"]
 
 
 def test_a_broken_file_starts_no_reload_per_request(make_app, tmp_path, monkeypatch):

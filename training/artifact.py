@@ -23,9 +23,13 @@ import scipy.sparse as sp
 from .artifact_mmap import map_arrays, write_aligned
 from .errors import BadInput
 from .likes import mid_problem
+from .metrics import item_gram
 
 FORMAT = 1
 CHECK_ROWS = 65_536  # rows checked at a time: a check of a mapped artifact stays small in memory
+# Fold-in solves need Y^T Y + lambda I well conditioned: float32 factors of a lower rank
+# leave eigenvalues near 1e-14 of the largest, a sound model far above this.
+SINGULAR = 1e-10
 KEYS = ("item_factors", "mids", "names", "like_counts", "likes_indptr", "likes_indices", "meta")
 
 
@@ -136,7 +140,8 @@ def _require_keys(path, present):
 def _checked(path, arrays, check_content=True):
     """The :class:`Model` of ``arrays`` (the artifact's keys); :class:`BadInput` if unusable."""
     model = Model(meta=_meta(path, arrays.pop("meta")), **arrays)
-    checks = (_shape_problem, _content_problem) if check_content else (_shape_problem,)
+    checks = (_shape_problem, _params_problem)
+    checks += (_content_problem,) if check_content else ()
     for check in checks:
         if problem := check(model):
             raise BadInput(f"{path}: {problem}")
@@ -176,12 +181,47 @@ def _shape_problem(m):
     return None
 
 
+def _params_problem(m):
+    """What in the meta's ``params`` fold-in cannot use, or None."""
+    params = m.meta.get("params")
+    if not isinstance(params, dict):
+        return "meta has no params object"
+    for key in ("regularization", "alpha"):
+        value = params.get(key)
+        if isinstance(value, bool) or not (
+            isinstance(value, int | float) and 0 <= value < math.inf
+        ):
+            return f"meta params {key} {value!r} is not a number >= 0"
+    return None
+
+
+def solve_problem(gram, regularization):
+    """Why fold-in cannot solve for item factors whose ``Y^T Y`` is ``gram`` float [f, f] at
+    ``regularization`` (lambda), or None.
+
+    Every fold-in matrix is ``Y^T Y + lambda I`` plus a positive semi-definite
+    term, so it is at least as far from singular as that sum.
+    """
+    eigenvalues = np.linalg.eigvalsh(
+        np.asarray(gram, np.float64) + regularization * np.eye(len(gram))
+    )
+    if eigenvalues[0] > SINGULAR * eigenvalues[-1]:
+        return None
+    return (
+        f"item_factors are degenerate at regularization {regularization:g}: fold-in cannot solve"
+        f" (Y^T Y + lambda I has eigenvalues {eigenvalues[0]:.3g} to {eigenvalues[-1]:.3g})"
+    )
+
+
 def _content_problem(m):
     """What makes a well-shaped artifact unusable for serving, or None."""
     if len(m.mids) == 0 or m.item_factors.shape[1] == 0:
         return f"no models or no factors (item_factors {m.item_factors.shape})"
     if not all(np.isfinite(chunk).all() for chunk in _chunks(m.item_factors)):
         return "item_factors has NaN or infinite values"
+    gram = sum(item_gram(chunk) for chunk in _chunks(m.item_factors))
+    if problem := solve_problem(gram, m.meta["params"]["regularization"]):
+        return problem
     for number, chunk in enumerate(_chunks(m.mids)):
         for offset, mid in enumerate(chunk.tolist()):
             if problem := mid_problem(mid):

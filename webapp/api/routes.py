@@ -2,7 +2,8 @@
 
 import json
 
-from flask import abort, request
+import numpy as np
+from flask import abort, current_app, request
 from werkzeug.exceptions import BadRequest
 
 from ..admin.auth import csrf
@@ -51,8 +52,13 @@ def recommendations():
     catalog = current_catalog()
     rows = {mid: catalog.row(mid) for mid in likes}  # dict: distinct, in order
     known = [row for row in rows.values() if row is not None]
+    try:
+        recommended = catalog.recommend(known, k)
+    except np.linalg.LinAlgError:  # loading refuses factors that cannot solve; never a 500
+        current_app.logger.exception("fold-in failed for %d liked models", len(known))
+        abort(503, "Recommendations cannot be computed for these likes with this model.")
     return {
-        "recommendations": catalog.recommend(known, k),
+        "recommendations": recommended,
         "unknown": [mid for mid, row in rows.items() if row is None],
     }
 
