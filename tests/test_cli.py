@@ -194,7 +194,7 @@ def test_index_builds_the_serving_folder_and_rejects_what_is_not_a_model(tmp_pat
     folder = result.stdout.strip()
     assert sorted(os.listdir(folder)) == sorted(
         [f"{name}.npy" for name in serving_files.ARRAYS]
-        + [serving_files.NAMES_FILE, serving_files.ANN_FILE]
+        + [serving_files.NAMES_FILE, serving_files.ANN_FILE, serving_files.IN_USE]
     )
     for content in (b"not a zip", None):
         path = tmp_path / "bad.npz"

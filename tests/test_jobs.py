@@ -5,6 +5,7 @@ drive a real gunicorn server with real job processes.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -87,6 +88,30 @@ def test_an_invalid_job_id_is_a_404_on_every_job_route(make_app, demo_model, tmp
         assert client.get(f"/admin/jobs/{job_id}{path}", auth=auth).status_code == 404
     for path in ("/cancel", "/activate"):
         assert client.post(f"/admin/jobs/{job_id}{path}", auth=auth).status_code == 404
+
+
+def test_admin_messages_name_files_by_role_not_by_path(make_app, demo_model, tmp_path):
+    model_path = tmp_path / "models" / "active.npz"
+    model_path.parent.mkdir()
+    shutil.copyfile(demo_model.path, model_path)
+    jobs = str(tmp_path / "jobs")
+    app = make_app(
+        str(model_path), ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD), JOBS_DIR=jobs
+    )
+    app.config["WTF_CSRF_ENABLED"] = False
+    client, auth = app.test_client(), ("admin", PASSWORD)
+    job_id = new_job(jobs)
+    candidate = tmp_path / "models" / f"{job_id}.npz"
+    candidate.write_bytes(b"not a model")
+    store.save(
+        jobs, {**store.read(jobs, job_id), "status": "succeeded", "candidate": str(candidate)}
+    )
+    for url, message in [
+        (f"/admin/jobs/{job_id}/activate", "Not activated: the job&#39;s model file: cannot load"),
+        ("/admin/rollback", "Not rolled back: the previous model file: no previous model"),
+    ]:
+        page = client.post(url, auth=auth, follow_redirects=True).get_data(as_text=True)
+        assert message in page and str(tmp_path) not in page
 
 
 def test_the_queue_is_capped(tmp_path):

@@ -2,16 +2,20 @@
 one, 503 without one."""
 
 import fcntl
+import gc
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 from conftest import write_artifact
 
+from training import serving_files
 from training.artifact import load_model
 from training.errors import BadInput
 from training.likes import file_sha256
@@ -150,6 +154,71 @@ def test_answers_never_show_the_model_path(make_app, tmp_path, caplog):
         assert response.status_code == 503
         assert "secret-folder" not in response.get_data(as_text=True)
     assert "secret-folder" in caplog.text  # the operator finds it in the log
+
+
+def test_a_load_failing_on_another_file_names_it_by_role(make_app, tmp_path, caplog):
+    path = three_models(str(tmp_path / "active.npz"))
+    app = make_app(path)
+    client = app.test_client()
+    lock = tmp_path / ".active.npz.serving.lock"
+    lock.unlink()
+    lock.mkdir()  # the serving files' lock cannot be opened: an OSError naming its path
+    write_artifact(path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4))
+    response = settled_health(app, client)
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    reason = "the model's serving files: Is a directory; serving the last good model"
+    assert body["reason"] == reason
+    assert str(tmp_path) not in response.get_data(as_text=True)
+    assert str(lock) in caplog.text  # the operator finds it in the log
+
+
+def test_a_serving_folder_removed_while_serving_is_rebuilt_never_a_500(make_app, tmp_path):
+    path = three_models(str(tmp_path / "active.npz"))
+    app = make_app(path)
+    client = app.test_client()
+    (folder,) = glob.glob(f"{path}-*.serving")
+    shutil.rmtree(folder)
+    # A thread that never opened the name index: it cannot open it until the rebuild.
+    answers = []
+    searching = threading.Thread(target=lambda: answers.append(client.get("/search?q=B")))
+    searching.start()
+    searching.join()
+    assert answers[0].status_code in (200, 503)
+    assert client.get("/healthz").get_json()["status"] in ("ok", "degraded")
+    assert app.extensions[EXTENSION].wait(timeout=30)
+    assert os.path.isdir(folder)
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok"
+    searching = threading.Thread(target=lambda: answers.append(client.get("/search?q=B")))
+    searching.start()
+    searching.join()
+    assert answers[1].status_code == 200 and b"/models/b" in answers[1].data
+
+
+def test_a_folder_another_process_serves_is_kept_until_it_lets_go(make_app, tmp_path):
+    path = three_models(str(tmp_path / "active.npz"))
+    app = make_app(path)
+    client = app.test_client()
+    (old,) = glob.glob(f"{path}-*.serving")
+    write_artifact(path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4))
+    # Another process builds the new model's folder, which prunes the others.
+    built = subprocess.run(
+        [sys.executable, "-m", "training", "index", path], capture_output=True, timeout=60
+    )
+    assert built.returncode == 0, built.stderr
+    assert len(glob.glob(f"{path}-*.serving")) == 2  # this process still serves the old one
+    answers = []
+    searching = threading.Thread(target=lambda: answers.append(client.get("/search?q=A")))
+    searching.start()  # a new thread opens the old model's name index
+    searching.join()
+    assert answers[0].status_code == 200
+    store = app.extensions[EXTENSION]
+    assert store.wait(timeout=30) and store.get().folder != old
+    answers.clear()
+    gc.collect()  # nothing here serves the old model any more: the next prune removes it
+    serving_files.prune(path, keep=store.get().folder)
+    assert glob.glob(f"{path}-*.serving") == [store.get().folder]
 
 
 def test_a_meta_that_is_not_an_object_is_a_503_not_a_500(make_app, tmp_path):

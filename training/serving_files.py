@@ -24,11 +24,17 @@ workers serve. Nothing maps the artifact itself after the build: a file
 rewritten in place (not replaced, as the contract asks) would pull pages
 from under a map and kill the worker with SIGBUS; sidecar files are never
 rewritten, new content gets a new folder. The folder is built once, under a file lock (other workers
-wait, then map it), into a temporary folder renamed into place; folders of
-earlier contents of the same artifact name are removed then. Large
+wait, then map it), into a temporary folder renamed into place. Large
 artifacts are built by ``python -m training index`` in a child process, so
 the worker's memory never holds the build's temporaries (faiss copies the
 vectors while it adds them).
+
+Folders of other contents of the same artifact name are removed (:func:`prune`)
+after a build and after each swap, but only those no process uses: a process
+serving a folder holds a shared ``flock`` on its ``in-use`` file
+(:func:`hold`), which the kernel drops when the process dies, and a folder is
+removed only under an exclusive one. Until then a worker still serving the
+old model can open its name index from any thread.
 """
 
 import contextlib
@@ -52,6 +58,7 @@ IN_PROCESS_MODELS = 100_000  # below this, building in the worker costs less tha
 CHUNK = 65_536  # rows scaled at a time
 ANN_FILE = "neighbours.faiss"
 NAMES_FILE = "names.sqlite"
+IN_USE = "in-use"  # empty; each process serving the folder holds a shared flock on it
 ARRAYS = (
     "mids",
     "names",
@@ -73,17 +80,27 @@ def folder_of(path, sha256):
 
 
 def ensure(path, sha256, models, ann_threshold=ANN_THRESHOLD):
-    """Build what is missing of the sidecar folder of ``path`` (``models`` rows); return it.
+    """Build what is missing of the sidecar folder of ``path`` (``models`` rows) and hold it.
 
+    Returns ``(folder, held)``: the folder, and its ``in-use`` file under a
+    shared lock (:func:`hold`), to close when the process stops serving it.
     Builds in this process below :data:`IN_PROCESS_MODELS` models, otherwise
     in ``python -m training index``; raises :class:`BadInput` when that fails.
     """
+    for _ in range(2):  # a prune elsewhere may remove a folder between its build and its hold
+        folder = _built(path, sha256, models, ann_threshold)
+        held = hold(folder)
+        if held is not None:
+            return folder, held
+    raise BadInput(f"{path}: its serving folder was removed while it was opened")
+
+
+def _built(path, sha256, models, ann_threshold):
     folder = folder_of(path, sha256)
     if _complete(folder, models, ann_threshold):
         return folder
     if models < IN_PROCESS_MODELS:
-        build(path, sha256, ann_threshold)
-        return folder
+        return build(path, sha256, ann_threshold)
     command = [sys.executable, "-m", "training", "index", path]
     command += ["--ann-threshold", str(ann_threshold)]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -97,7 +114,9 @@ def ensure(path, sha256, models, ann_threshold=ANN_THRESHOLD):
 
 def _complete(folder, models, ann_threshold):
     needs_ann = models >= ann_threshold
-    return os.path.isdir(folder) and (not needs_ann or os.path.exists(f"{folder}/{ANN_FILE}"))
+    return os.path.exists(f"{folder}/{IN_USE}") and (
+        not needs_ann or os.path.exists(f"{folder}/{ANN_FILE}")
+    )
 
 
 def build(path, sha256, ann_threshold=ANN_THRESHOLD):
@@ -113,7 +132,9 @@ def build(path, sha256, ann_threshold=ANN_THRESHOLD):
         model = open_model(path)
         if not os.path.isdir(folder):
             _build_folder(folder, model)
-            _remove_stale(path, folder)
+            prune(path, folder)
+        elif not os.path.exists(f"{folder}/{IN_USE}"):  # built before in-use files existed
+            open(f"{folder}/{IN_USE}", "w").close()
         if len(model.mids) >= ann_threshold and not os.path.exists(f"{folder}/{ANN_FILE}"):
             index, _ = ann_index.build(load(folder)["vectors"])
             ann_index.save(index, f"{folder}/{ANN_FILE}")
@@ -143,6 +164,7 @@ def _build_folder(folder, model):
         users = int(model.likes_indices.max(initial=-1)) + 1
         np.save(f"{tmp}/likes_indices.npy", model.likes_indices.astype(_index_type(users)))
         name_index.build(f"{tmp}/{NAMES_FILE}", model.names, popular)
+        open(f"{tmp}/{IN_USE}", "w").close()
         os.rename(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -173,11 +195,56 @@ def _index_type(n):
     return np.int32 if n < 2**31 else np.int64
 
 
-def _remove_stale(path, keep):
-    # Workers still serving an older model keep their maps: unlinked files live on until unmapped.
+def hold(folder):
+    """Mark ``folder`` as used by this process until the returned file is closed.
+
+    Returns the open ``in-use`` file under a shared lock, or None when the
+    folder was removed meanwhile (build it again).
+    """
+    try:
+        held = open(f"{folder}/{IN_USE}", "rb")
+    except FileNotFoundError:
+        return None
+    fcntl.flock(held, fcntl.LOCK_SH)  # waits while a prune holds it, then sees what it did
+    try:
+        still_there = os.stat(f"{folder}/{IN_USE}").st_ino == os.fstat(held.fileno()).st_ino
+    except FileNotFoundError:
+        still_there = False
+    if not still_there:
+        held.close()
+        return None
+    return held
+
+
+def prune(path, keep):
+    """Remove the serving folders of the artifact ``path`` other than ``keep`` that no process
+    holds (:func:`hold`); folders still held are left for a later prune."""
     for folder in glob.glob(f"{glob.escape(os.path.abspath(path))}-*.serving"):
         if folder != keep:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove_unheld(folder)
+
+
+def _remove_unheld(folder):
+    try:
+        marker = open(f"{folder}/{IN_USE}", "rb")
+    except FileNotFoundError:  # a folder from before in-use files: nobody can hold it
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    except OSError:
+        return
+    with marker:
+        try:
+            fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # in use
+        # Renamed away first, so no process finds a half-removed folder under its name.
+        try:
+            doomed = tempfile.mkdtemp(prefix=".tmp-", dir=os.path.dirname(folder))
+        except OSError:
+            return
+        with contextlib.suppress(OSError):  # gone already: another process pruned it
+            os.rename(folder, f"{doomed}/folder")
+        shutil.rmtree(doomed, ignore_errors=True)
 
 
 def load(folder):

@@ -25,6 +25,7 @@ from training.params import Params
 from training.results import read_results
 from training.svg_plot import curves_svg, figure_numbers
 
+from ..errors import by_role
 from ..serving import ModelUnavailable, current_catalog
 from . import activation, likes_files
 from .forms import RetrainForm
@@ -173,10 +174,12 @@ def activate(job_id):
     job = _job_or_404(job_id)
     if job["status"] != "succeeded":
         abort(409, "Only a finished job's model can be activated.")
+    active = current_app.config["MODEL_PATH"]
     try:
-        activation.activate(current_app.config["MODEL_PATH"], job["candidate"])
+        activation.activate(active, job["candidate"])
     except (BadInput, OSError) as e:
-        flash(f"Not activated: {e}", "error")
+        roles = {job["candidate"]: "the job's model file", active: "the active model file"}
+        _flash_failure("Not activated", e, roles)
     else:
         flash(f"Activated the model of job {job_id}.", "ok")
     return redirect(url_for(".index"), 303)
@@ -195,13 +198,21 @@ def cancel(job_id):
 @bp.post("/rollback")
 def rollback():
     """Return to the model that was active before the last activation."""
+    active = current_app.config["MODEL_PATH"]
     try:
-        activation.roll_back(current_app.config["MODEL_PATH"])
+        activation.roll_back(active)
     except OSError as e:
-        flash(f"Not rolled back: {e}", "error")
+        roles = {activation.previous_path(active): "the previous model file"}
+        _flash_failure("Not rolled back", e, {**roles, active: "the active model file"})
     else:
         flash("Rolled back to the previous model.", "ok")
     return redirect(url_for(".index"), 303)
+
+
+def _flash_failure(what, error, roles):
+    """Flash ``what: error`` with files named by their ``roles`` ({path: role}); log the paths."""
+    current_app.logger.warning("%s: %s", what, error)
+    flash(f"{what}: {by_role(error, roles)}", "error")
 
 
 def _job_or_404(job_id):

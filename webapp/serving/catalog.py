@@ -1,9 +1,12 @@
 """The served model: an artifact turned into what the pages and the API ask of it."""
 
+import sqlite3
+import weakref
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from werkzeug.exceptions import ServiceUnavailable
 
 from training import ann_index, fold_in, serving_files
 from training.artifact import open_model, users_of
@@ -36,8 +39,9 @@ class Catalog:
     ``likes`` int64 [models], ``likes_by_model`` the likes pattern,
     ``mid_order`` the rows in mid order, ``popular`` the rows most liked
     first, ``name_index`` the name search, ``ann`` the approximate index
-    (None below its threshold), ``meta`` the artifact's dict and ``sha256``
-    the hex digest of its file.
+    (None below its threshold), ``meta`` the artifact's dict, ``sha256``
+    the hex digest of its file and ``folder`` the serving folder, held
+    (:func:`training.serving_files.hold`) until the catalog is released.
     """
 
     vectors: np.ndarray
@@ -55,6 +59,7 @@ class Catalog:
     ann: object
     meta: dict
     sha256: str
+    folder: str
 
     @classmethod
     def open(cls, path, sha256, ann_threshold=serving_files.ANN_THRESHOLD):
@@ -66,7 +71,17 @@ class Catalog:
         folder reads none of the artifact's arrays.
         """
         model = open_model(path, check_content=False)
-        folder = serving_files.ensure(path, sha256, len(model.mids), ann_threshold)
+        folder, held = serving_files.ensure(path, sha256, len(model.mids), ann_threshold)
+        try:
+            catalog = cls._mapped(model, folder, sha256, ann_threshold)
+        except BaseException:
+            held.close()
+            raise
+        weakref.finalize(catalog, held.close)  # the last request done with it lets it go
+        return catalog
+
+    @classmethod
+    def _mapped(cls, model, folder, sha256, ann_threshold):
         derived = serving_files.load(folder)
         users = users_of(model.meta)  # checked against every index when the folder was built
         if users is None:  # an artifact without the count: one pass over the likes
@@ -89,6 +104,7 @@ class Catalog:
             ann=serving_files.load_ann(folder) if len(model.mids) >= ann_threshold else None,
             meta=model.meta,
             sha256=sha256,
+            folder=folder,
         )
 
     def __len__(self):
@@ -130,8 +146,14 @@ class Catalog:
 
     def search(self, text):
         """Rows whose name contains ``text`` (case-insensitive), most liked first: a lazy
-        sequence of at most :data:`training.name_index.MAX_MATCHES` (``capped`` says so)."""
-        return Matches(self.name_index, text, self.popular)
+        sequence of at most :data:`training.name_index.MAX_MATCHES` (``capped`` says so).
+
+        503 when the name index cannot be opened: its folder was removed under
+        this process, which builds it again."""
+        try:
+            return Matches(self.name_index, text, self.popular)
+        except sqlite3.OperationalError:  # the index file vanished (its folder is rebuilt)
+            raise ServiceUnavailable("Search is unavailable for a moment; try again.") from None
 
     def recommend(self, rows, k):
         """Up to ``k`` models for a visitor who liked ``rows`` (distinct), best first.
