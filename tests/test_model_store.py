@@ -10,16 +10,21 @@ import shutil
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import requests
 from conftest import write_artifact
 
 from training import serving_files
-from training.artifact import load_model
+from training.artifact import load_model, write_model
 from training.errors import BadInput
 from training.likes import file_sha256
+from webapp.admin import activation
 from webapp.serving.model_store import EXTENSION
+
+from admin_server import AdminServer, served_sha
 
 
 def _three_then_four(path, make_app):
@@ -279,3 +284,44 @@ def test_a_broken_file_starts_no_reload_per_request(make_app, tmp_path, monkeypa
     for _ in range(5):
         assert client.get("/healthz").get_json()["status"] == "degraded"
     assert starts == []  # the same broken file is not looked at again
+
+
+def variant(source, target, scale):
+    """A copy of the artifact ``source`` with its factors scaled: other content, same names."""
+    model = load_model(source)
+    factors = model.item_factors * np.float32(scale)
+    indptr, indices = model.likes_indptr, model.likes_indices
+    write_model(str(target), factors, model.mids, model.names, indptr, indices, model.meta)
+    return str(target)
+
+
+@pytest.mark.slow
+def test_searches_never_fail_across_swaps_with_two_workers(tmp_path, demo_model, make_app):
+    likes = os.path.join(os.path.dirname(demo_model.path), "likes.psv")
+    server = AdminServer(str(tmp_path / "server"), demo_model.path, likes).start()
+    try:
+        # Another process still serving the first model, as a worker that has not reloaded.
+        holder = make_app(server.model_path).test_client()
+        (held,) = glob.glob(f"{server.model_path}-*.serving")
+        words = ["sword", "car", "tree", "robot", "cat", "lamp", "ship", "skull"] * 2
+        for swap in (1, 2):
+            candidate = variant(demo_model.path, tmp_path / f"m{swap}.npz", 1 + swap / 10)
+            activation.activate(server.model_path, candidate)
+            for _ in range(2):  # while the workers reload, then once they serve the new model
+                with ThreadPoolExecutor(16) as pool:
+                    answers = list(pool.map(lambda q: search(server, q), words))
+                assert all(status == 200 for status in answers), answers
+                assert served_sha(server, file_sha256(candidate))
+        assert os.path.isdir(held)  # both swaps pruned around the folder it holds
+        answers = []
+        searching = threading.Thread(target=lambda: answers.append(holder.get("/search?q=sword")))
+        searching.start()  # a thread that never opened the first model's name index
+        searching.join()
+        assert answers[0].status_code == 200
+    finally:
+        server.stop()
+
+
+def search(server, text):
+    """The status of a search on a new connection (so both workers answer some)."""
+    return requests.get(f"{server.url}/search?q={text}", timeout=30).status_code
