@@ -8,8 +8,6 @@ child is killed by the kernel if its supervisor dies (``PR_SET_PDEATHSIG``),
 so nothing of a job outlives it; SIGTERM (Cancel) ends the job as cancelled.
 """
 
-import ctypes
-import ctypes.util
 import fcntl
 import os
 import signal
@@ -19,12 +17,12 @@ import time
 
 from training.results import configurations_done
 
+from ...child_processes import die_with
 from .. import activation
 from . import store
 
 POLL_SECONDS = 0.3
 LOG_TAIL_LINES = 20
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class Cancelled(Exception):
@@ -94,7 +92,7 @@ def _run_steps(folder, job):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                preexec_fn=_die_with(os.getpid()),
+                preexec_fn=die_with(os.getpid()),
             )
         job["child_pid"] = child.pid
         try:
@@ -108,22 +106,6 @@ def _run_steps(folder, job):
         if child.returncode != 0:
             raise RuntimeError(_failure(child.returncode, paths.log))
     job["child_pid"] = None
-
-
-def _die_with(parent_pid):
-    """A ``preexec_fn`` that has the kernel SIGKILL the child when ``parent_pid`` dies.
-
-    libc is loaded here, before the fork; the child only calls ``prctl``. If
-    the parent died before that call, the child exits at once.
-    """
-    prctl = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl
-
-    def set_death_signal():
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent_pid:
-            os._exit(1)
-
-    return set_death_signal
 
 
 def _update_progress(folder, job, index, argv):
