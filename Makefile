@@ -9,7 +9,7 @@ DEMO_SEARCH := instance/demo_search.json
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test lint format lock demo chromium bench clean
+.PHONY: run serve test lint format lock demo chromium nginx bench clean
 
 # The pinned lock first, then the project itself (editable, without resolving again).
 $(STAMP): requirements.txt pyproject.toml
@@ -41,9 +41,9 @@ demo: $(STAMP)
 run: demo
 	$(VENV)/bin/flask --app webapp run --host $(HOST) --port $(PORT)
 
-# Production: gunicorn with threaded workers and an access log (webapp/gunicorn_conf.py);
-# WORKERS and THREADS size it, e.g. `make serve WORKERS=4 THREADS=8`.
-serve: demo
+# Production: nginx on HOST:PORT in front of gunicorn's threaded workers, an access log
+# (webapp/gunicorn_conf.py); WORKERS and THREADS size it, e.g. `make serve WORKERS=4 THREADS=8`.
+serve: demo nginx
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn --config webapp/gunicorn_conf.py 'webapp:create_app()'
 
 # Debian's chromium for the browser tests (Playwright cannot download its own here).
@@ -53,6 +53,14 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing and not root: browser tests will be skipped (failed under CI=true)"; fi; }
 
+# Debian's nginx, which `make serve` starts in front of gunicorn (and its tests need).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null \
+	      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }; \
+	  else echo "nginx is missing: apt-get install nginx-light (as root)"; exit 1; fi; }
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -61,7 +69,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint chromium
+test: lint chromium nginx
 	$(PY) -m pytest
 
 bench: $(STAMP)
