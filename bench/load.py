@@ -317,7 +317,9 @@ def main(argv=None):
     report["fronts"] = {}
     try:
         for front in args.fronts.split(","):
-            shutil.copyfile(old_copy, model_path)  # each front starts from the same model
+            # Each front starts from the same model, with no jobs and no login failures counted.
+            shutil.copyfile(old_copy, model_path)
+            shutil.rmtree(os.path.join(folder, "jobs"), ignore_errors=True)
             report["fronts"][front] = serve_and_load(folder, model_path, fake, front, args)
     finally:
         fake.stop()
