@@ -352,7 +352,7 @@ def test_resume_refuses_other_settings(small_likes, tmp_path, change, what):
         (["--epochs", "0:4:2"], "gives no increasing epochs"),
         (["--epochs", "2-4"], "is not start:stop:step"),
         (["--factors", "10,x"], "is not an integer"),
-        (["--regularization", "-1"], "is not a finite number >= 0"),
+        (["--regularization", "-1"], "is not a number from 0 to 1e+06"),
         (["--fraction", "0"], "is not in (0, 1]"),
         (["--similarity-exponent", "1,-0.5"], "is not a finite number >= 0"),
         (["--sim-k", "0"], "is not positive"),
