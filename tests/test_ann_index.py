@@ -1,4 +1,5 @@
-"""Approximate neighbours: recall on clustered vectors, exact scores, calibration saved."""
+"""Approximate neighbours: recall on clustered and near-tied vectors, exact scores, the
+calibration of nprobe and candidates saved, the exact search when no setting pays."""
 
 import numpy as np
 import pytest
@@ -6,13 +7,19 @@ import pytest
 from training import ann_index
 from webapp.serving.neighbours import similar_rows
 
-from training_helpers import clustered
+from training_helpers import clustered, near_tied
 
 
-def recall_at_10(index, vectors, rows):
+@pytest.fixture(autouse=True)
+def no_cpu_budget(monkeypatch):
+    """Small catalogues are cheaper to search exactly: lift the budget to test recall alone."""
+    monkeypatch.setattr(ann_index, "CPU_BUDGET", float("inf"))
+
+
+def recall_at_10(approximate, vectors, rows):
     hits = []
     for row in rows:
-        approx, _ = ann_index.similar_rows(index, vectors, vectors[row], row, 10)
+        approx, _ = ann_index.similar_rows(approximate, vectors, vectors[row], row, 10)
         exact, _ = similar_rows(vectors, np.ones(len(vectors), np.float32), 1.0, row, 10)
         hits.append(len(np.intersect1d(approx, exact)) / 10)
     return float(np.mean(hits))
@@ -20,30 +27,51 @@ def recall_at_10(index, vectors, rows):
 
 def test_recall_at_10_on_clustered_vectors_reaches_the_target(tmp_path):
     vectors = clustered(6000)
-    index, calibrated = ann_index.build(vectors)
-    assert calibrated >= ann_index.TARGET_RECALL and 1 < index.nprobe < index.nlist
+    approximate, calibration = ann_index.build(vectors)
+    assert calibration.approximate and calibration.recall >= ann_index.TARGET_RECALL
+    assert 1 < approximate.index.nprobe < approximate.index.nlist
     path = str(tmp_path / "a.faiss")
-    ann_index.save(index, path)
-    loaded = ann_index.load(path)
-    assert loaded.nprobe == index.nprobe  # the calibration travels with the file
+    ann_index.save(approximate, path)
+    calibration.save(str(tmp_path / "a.json"))
+    saved = ann_index.Calibration.load(str(tmp_path / "a.json"))
+    loaded = ann_index.load(path, saved.refine)
+    assert saved == calibration and loaded.refine == approximate.refine
+    assert loaded.index.nprobe == approximate.index.nprobe  # nprobe travels with the file
     assert recall_at_10(loaded, vectors, range(0, 6000, 29)) >= 0.95
 
 
 @pytest.mark.parametrize("factors", [15, 40])
 def test_odd_and_even_factor_counts_both_reach_the_target(factors):
     vectors = clustered(3000, factors=factors, random_state=2)
-    _, calibrated = ann_index.build(vectors)
-    assert calibrated >= ann_index.TARGET_RECALL
+    _, calibration = ann_index.build(vectors)
+    assert calibration.recall >= ann_index.TARGET_RECALL
 
 
 def test_scores_are_the_exact_ones_best_first_without_the_row():
     vectors = clustered(3000, random_state=1)
-    index, _ = ann_index.build(vectors)
+    approximate, _ = ann_index.build(vectors)
     for row in (0, 17, 2999):
-        rows, scores = ann_index.similar_rows(index, vectors, vectors[row], row, 10)
+        rows, scores = ann_index.similar_rows(approximate, vectors, vectors[row], row, 10)
         assert row not in rows.tolist() and len(rows) == 10
         assert np.allclose(scores, vectors[rows] @ vectors[row], atol=1e-6)
         assert np.all(np.diff(scores) <= 0)
+
+
+def test_near_tied_vectors_get_more_candidates_and_reach_the_target():
+    vectors = near_tied(12_000)
+    approximate, calibration = ann_index.build(vectors)
+    assert calibration.approximate and calibration.recall >= ann_index.TARGET_RECALL
+    rows = range(1, 12_000, 97)  # not the calibration's sample alone
+    assert recall_at_10(approximate, vectors, rows) >= 0.95
+    # The fixed 30 candidates of earlier builds, at the same lists, miss most true neighbours.
+    assert recall_at_10(ann_index.Approximate(approximate.index, 30), vectors, rows) < 0.9
+
+
+def test_no_setting_within_the_budget_means_the_exact_search(monkeypatch):
+    monkeypatch.setattr(ann_index, "CPU_BUDGET", 0.0)
+    approximate, calibration = ann_index.build(clustered(3000))
+    assert approximate is None and not calibration.approximate
+    assert calibration.report()["search"] == "exact" and "exact neighbours" in calibration.summary()
 
 
 @pytest.mark.parametrize(

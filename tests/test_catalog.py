@@ -6,8 +6,9 @@ import mmap
 import numpy as np
 import pytest
 from conftest import write_artifact
+from werkzeug.security import generate_password_hash
 
-from training import serving_files
+from training import ann_index, serving_files
 from training.artifact import load_model, open_model
 from training.errors import BadInput
 from training.likes import file_sha256
@@ -78,7 +79,8 @@ def test_saved_models_open_mapped_and_equal_to_loaded(demo_model):
     assert opened.meta == loaded.meta
 
 
-def test_the_app_answers_from_the_index_past_the_threshold(make_app, tmp_path):
+def test_the_app_answers_from_the_index_past_the_threshold(make_app, tmp_path, monkeypatch):
+    monkeypatch.setattr(ann_index, "CPU_BUDGET", float("inf"))  # 2,000 models: exact is cheaper
     path = str(tmp_path / "m.npz")
     n = 2000
     vectors = clustered(n, random_state=2)
@@ -116,3 +118,50 @@ def test_bad_content_is_refused_in_one_line_and_leaves_no_serving_folder(
         Catalog.open(path, file_sha256(path))
     assert str(error.value) == f"{path}: item_factors has NaN or infinite values"
     assert not glob.glob(f"{path}-*.serving")
+
+
+def _clustered_artifact(path, n=2000):
+    vectors = clustered(n, random_state=2)
+    likes = np.eye(n, dtype=np.float32)[: n // 2]
+    mids = [f"m{i:05d}" for i in range(n)]
+    write_artifact(path, vectors, mids, [f"M {i}" for i in range(n)], likes)
+
+
+def test_healthz_shows_the_calibrated_recall_of_the_index(make_app, tmp_path, monkeypatch):
+    monkeypatch.setattr(ann_index, "CPU_BUDGET", float("inf"))
+    path = str(tmp_path / "m.npz")
+    _clustered_artifact(path)
+    neighbours = make_app(path, ANN_THRESHOLD=2000).test_client().get("/healthz").json
+    neighbours = neighbours["model"]["neighbours"]
+    assert neighbours["search"] == "approximate"
+    assert ann_index.TARGET_RECALL <= neighbours["recall"] <= 1 and neighbours["candidates"] > 0
+    below = make_app(path, ANN_THRESHOLD=2001).test_client().get("/healthz").json
+    assert below["model"]["neighbours"] == {"search": "exact", "recall": 1.0}
+
+
+def test_an_index_that_cannot_pay_serves_exact_and_says_so(make_app, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(ann_index, "CPU_BUDGET", 0.0)  # no setting can be cheaper than this
+    path = str(tmp_path / "m.npz")
+    _clustered_artifact(path)
+    with caplog.at_level("WARNING", logger="webapp.serving.model_store"):
+        app = make_app(
+            path,
+            ANN_THRESHOLD=2000,
+            ADMIN_PASSWORD_HASH=generate_password_hash("s3cret"),
+            JOBS_DIR=str(tmp_path / "jobs"),
+        )
+        client = app.test_client()
+        assert app.extensions["sketchrec.model_store"].get().ann is None
+    [line] = [r.getMessage() for r in caplog.records if "exact neighbours" in r.getMessage()]
+    assert "no approximate setting reached" in line
+    folder = serving_files.folder_of(path, file_sha256(path))
+    assert not glob.glob(f"{folder}/*.faiss")  # nothing below the target is kept to serve
+    neighbours = client.get("/healthz").json["model"]["neighbours"]
+    assert neighbours["search"] == "exact" and neighbours["fallback"] is True
+    assert "/" not in str(neighbours)
+    page = client.get("/admin", auth=("admin", "s3cret")).get_data(as_text=True)
+    assert "so the exact search serves" in page
+    exact = client.get("/api/models/m00007/similar?k=10").json["similar"]
+    vectors = clustered(2000, random_state=2)
+    rows, _ = similar_rows(vectors, np.ones(2000, np.float32), 1.0, 7, 10)
+    assert [m["mid"] for m in exact] == [f"m{r:05d}" for r in rows]

@@ -52,6 +52,15 @@ def clustered(n, factors=16, clusters=40, random_state=0):
     return neighbour_space(vectors, 1.0)[0]
 
 
+def near_tied(n, factors=32, clusters=8, spread=0.15, random_state=0):
+    """Unit vectors in a few tight clusters: like vectors fitted from likes, each row's
+    nearest neighbours score nearly the same (their cosines differ in the third decimal)."""
+    rng = np.random.default_rng(random_state)
+    centres = rng.standard_normal((clusters, factors))
+    vectors = centres[rng.integers(0, clusters, n)] + spread * rng.standard_normal((n, factors))
+    return neighbour_space(vectors, 1.0)[0]
+
+
 def planted_group_share(item_factors, mids, group_of):
     """For each model, the share of its 10 cosine neighbours in its planted demo group: [models]."""
     vectors = item_factors / np.linalg.norm(item_factors, axis=1, keepdims=True)

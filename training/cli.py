@@ -391,7 +391,10 @@ def _run_index(args):
         sha256 = file_sha256(args.model)
     except OSError as e:
         raise BadInput(f"{args.model}: {e.strerror}") from None
-    print(serving_files.build(args.model, sha256, args.ann_threshold))
+    folder = serving_files.build(args.model, sha256, args.ann_threshold)
+    print(folder)
+    calibration = serving_files.load_calibration(folder)
+    print(calibration.summary() if calibration else "exact neighbours: below the threshold")
 
 
 def _plot_parser(sub):

@@ -17,7 +17,8 @@ derivatives) holds:
 | ``likes_indptr.npy`` | int64 [models + 1] | the likes CSR's row pointers |
 | ``likes_indices.npy`` | int32 (int64 past 2**31 users) [likes] | its user columns |
 | ``names.sqlite`` | | :mod:`training.name_index` |
-| ``neighbours.faiss`` | | :mod:`training.ann_index`, only from ``ann_threshold`` models |
+| ``neighbours.json`` | | the calibration (:mod:`training.ann_index`), from ``ann_threshold`` |
+| ``neighbours.faiss`` | | the approximate index, when the calibration kept it |
 
 Every worker maps these read-only, so a machine holds one copy however many
 workers serve. Nothing maps the artifact itself after the build: a file
@@ -57,6 +58,7 @@ ANN_THRESHOLD = 500_000  # models from which the similar query is approximate
 IN_PROCESS_MODELS = 100_000  # below this, building in the worker costs less than a child
 CHUNK = 65_536  # rows scaled at a time
 ANN_FILE = "neighbours.faiss"
+CALIBRATION_FILE = "neighbours.json"
 NAMES_FILE = "names.sqlite"
 IN_USE = "in-use"  # empty; each process serving the folder holds a shared flock on it
 ARRAYS = (
@@ -113,9 +115,10 @@ def _built(path, sha256, models, ann_threshold):
 
 
 def _complete(folder, models, ann_threshold):
+    # Folders of older builds have an index without its calibration: calibrate them again.
     needs_ann = models >= ann_threshold
     return os.path.exists(f"{folder}/{IN_USE}") and (
-        not needs_ann or os.path.exists(f"{folder}/{ANN_FILE}")
+        not needs_ann or os.path.exists(f"{folder}/{CALIBRATION_FILE}")
     )
 
 
@@ -135,10 +138,17 @@ def build(path, sha256, ann_threshold=ANN_THRESHOLD):
             prune(path, folder)
         elif not os.path.exists(f"{folder}/{IN_USE}"):  # built before in-use files existed
             open(f"{folder}/{IN_USE}", "w").close()
-        if len(model.mids) >= ann_threshold and not os.path.exists(f"{folder}/{ANN_FILE}"):
-            index, _ = ann_index.build(load(folder)["vectors"])
-            ann_index.save(index, f"{folder}/{ANN_FILE}")
+        if len(model.mids) >= ann_threshold and not os.path.exists(f"{folder}/{CALIBRATION_FILE}"):
+            _build_ann(folder)
     return folder
+
+
+def _build_ann(folder):
+    """Calibrate the approximate index and keep it, or only say the exact search serves."""
+    approximate, calibration = ann_index.build(load(folder)["vectors"])
+    if approximate is not None:
+        ann_index.save(approximate, f"{folder}/{ANN_FILE}")
+    calibration.save(f"{folder}/{CALIBRATION_FILE}")  # last: it marks the folder complete
 
 
 @contextlib.contextmanager
@@ -252,7 +262,15 @@ def load(folder):
     return {name: np.load(f"{folder}/{name}.npy", mmap_mode="r") for name in ARRAYS}
 
 
-def load_ann(folder):
-    """The folder's approximate index, memory-mapped, or None when it has none."""
-    path = f"{folder}/{ANN_FILE}"
-    return ann_index.load(path) if os.path.exists(path) else None
+def load_calibration(folder):
+    """The folder's :class:`training.ann_index.Calibration`, or None below the threshold."""
+    path = f"{folder}/{CALIBRATION_FILE}"
+    return ann_index.Calibration.load(path) if os.path.exists(path) else None
+
+
+def load_ann(folder, calibration):
+    """The folder's approximate index, memory-mapped, or None when the exact search serves
+    (no ``calibration``, or one that did not keep the index)."""
+    if calibration is None or not calibration.approximate:
+        return None
+    return ann_index.load(f"{folder}/{ANN_FILE}", calibration.refine)

@@ -87,7 +87,11 @@ def _recommendation_request(body):
 
 @bp.get("/healthz")
 def healthz():
-    """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256"}}``.
+    """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256", "neighbours"}}``.
+
+    ``neighbours`` says how similar lists are found: ``{"search": "exact" or
+    "approximate", "recall": recall@10 against the exact search as calibrated,
+    ...}``.
 
     ``"status": "degraded"`` and a ``"reason"`` while the model file on disk
     is missing or broken and the last good model serves (still 200: the site
@@ -102,6 +106,7 @@ def healthz():
             "factors": catalog.factors,
             "created_at": catalog.meta.get("created_at"),
             "sha256": catalog.sha256,
+            "neighbours": catalog.neighbour_search(),
         },
     }
     if problem:

@@ -39,8 +39,10 @@ class Catalog:
     ``likes`` int64 [models], ``likes_by_model`` the likes pattern,
     ``mid_order`` the rows in mid order, ``popular`` the rows most liked
     first, ``name_index`` the name search, ``ann`` the approximate index
-    (None below its threshold), ``meta`` the artifact's dict, ``sha256``
-    the hex digest of its file and ``folder`` the serving folder, held
+    (None when the exact search serves), ``calibration`` the
+    :class:`training.ann_index.Calibration` that chose it (None below the
+    threshold), ``meta`` the artifact's dict, ``sha256`` the hex digest of
+    its file and ``folder`` the serving folder, held
     (:func:`training.serving_files.hold`) until the catalog is released.
     """
 
@@ -57,6 +59,7 @@ class Catalog:
     popular: np.ndarray
     name_index: NameIndex
     ann: object
+    calibration: object
     meta: dict
     sha256: str
     folder: str
@@ -83,6 +86,9 @@ class Catalog:
     @classmethod
     def _mapped(cls, model, folder, sha256, ann_threshold):
         derived = serving_files.load(folder)
+        calibration = None
+        if len(model.mids) >= ann_threshold:
+            calibration = serving_files.load_calibration(folder)
         users = users_of(model.meta)  # checked against every index when the folder was built
         if users is None:  # an artifact without the count: one pass over the likes
             users = int(derived["likes_indices"].max(initial=-1)) + 1
@@ -101,7 +107,8 @@ class Catalog:
             mid_order=derived["mid_order"],
             popular=derived["popular"],
             name_index=NameIndex(f"{folder}/{serving_files.NAMES_FILE}"),
-            ann=serving_files.load_ann(folder) if len(model.mids) >= ann_threshold else None,
+            ann=serving_files.load_ann(folder, calibration),
+            calibration=calibration,
             meta=model.meta,
             sha256=sha256,
             folder=folder,
@@ -113,6 +120,13 @@ class Catalog:
     @property
     def factors(self):
         return self.vectors.shape[1]
+
+    def neighbour_search(self):
+        """How similar lists are found, for ``/healthz`` and the admin: ``{"search", "recall",
+        ...}`` (the calibration's figures; recall 1.0 for the exact search)."""
+        if self.calibration is None:
+            return {"search": "exact", "recall": 1.0}
+        return self.calibration.report()
 
     def row(self, mid):
         """Row of ``mid``, or None when the model does not know it."""

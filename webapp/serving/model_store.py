@@ -165,6 +165,9 @@ class ModelStore:
             catalog.sha256[:12],
             "exact" if catalog.ann is None else "approximate",
         )
+        if catalog.calibration is not None:
+            level = logging.INFO if catalog.ann is not None else logging.WARNING
+            log.log(level, "model %s: %s", catalog.sha256[:12], catalog.calibration.summary())
 
 
 def _signature(stat):
