@@ -22,7 +22,7 @@
   }
 
   // The markup of templates/macros.html's card, built with DOM calls (names are text, never HTML).
-  function card(item, names) {
+  function card(item, names, position) {
     const name = item.name || "Untitled";
     const page = url(root.dataset.modelUrl, item.mid);
     const image = element("img", {
@@ -51,7 +51,7 @@
     );
     return element(
       "article",
-      { class: "card" },
+      { class: "card", "data-position": String(position), "data-mid": item.mid },
       element("a", { class: "thumb", href: page }, image),
       element(
         "div",
@@ -101,8 +101,10 @@
     }
     if (mine !== latest) return;
     const names = new Map(liked.map((h) => [h.mid, h.name]));
-    grid.replaceChildren(...body.recommendations.map((item) => card(item, names)));
+    grid.dataset.ticket = body.ticket;
+    grid.replaceChildren(...body.recommendations.map((item, i) => card(item, names, i)));
     hearts.refresh();
+    if (window.sketchrecEvents) window.sketchrecEvents.watch(grid);
     status.textContent = summary(body.recommendations.length, liked, body.unknown.length);
   }
 

@@ -51,10 +51,10 @@ def open_read_only(path):
     return db
 
 
-def read_rows(path, sql, args=()):
+def read_rows(path, sql, args=(), missing_ok=True):
     """The rows of the query ``sql`` on the events file at ``path``; none when there is no
-    file yet. :class:`BadInput` when the file cannot be read."""
-    if not os.path.exists(path):
+    file yet and ``missing_ok``. :class:`BadInput` when the file cannot be read."""
+    if missing_ok and not os.path.exists(path):
         return []
     db = open_read_only(path)
     try:

@@ -50,6 +50,7 @@ class RetrainForm(FlaskForm):
         "iterations", default=DEFAULT_ITERATIONS, validators=[InputRequired(), NumberRange(min=1)]
     )
     activate = BooleanField("Activate when done", default=True)
+    hearts = BooleanField("Add visitors' hearts to the likes", default=False)
 
     def validate(self, extra_validators=None):
         """Validate; in "tune" mode the parameter fields are not used, so their errors drop."""

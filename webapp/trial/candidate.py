@@ -26,13 +26,16 @@ class TrialModel:
         self._first_load = None  # the thread of the first load, while it runs
         self._loaded = False
 
-    def get(self):
-        """The candidate's :class:`Catalog`, or None when no trial runs."""
+    def get(self, timeout=0.0):
+        """The candidate's :class:`Catalog`, or None when no trial runs; waits up to
+        ``timeout`` seconds for a first load (0: never waits)."""
         if not os.path.exists(self.path):
             return None
         if not self._loaded:
-            self._start_first_load()
-            return None
+            loader = self._start_first_load()
+            loader.join(timeout)
+            if not self._loaded:
+                return None
         try:
             return self._store.get()
         except ModelUnavailable:
@@ -44,6 +47,7 @@ class TrialModel:
                 self._first_load = threading.Thread(target=self._load, name="trial-load")
                 self._first_load.daemon = True
                 self._first_load.start()
+            return self._first_load
 
     def _load(self):
         try:
@@ -54,13 +58,6 @@ class TrialModel:
         finally:
             with self._lock:
                 self._first_load = None
-
-    def wait(self, timeout=None):
-        """Wait for a first load to end (tests); the candidate, or None."""
-        loader = self._first_load
-        if loader is not None:
-            loader.join(timeout)
-        return self.get() if self._loaded else None
 
 
 def init_app(app):
@@ -75,6 +72,6 @@ def current_trial_model():
     return current_app.extensions[EXTENSION]
 
 
-def current_candidate():
-    """The catalog of the candidate on trial, or None."""
-    return current_trial_model().get()
+def current_candidate(timeout=0.0):
+    """The catalog of the candidate on trial, or None (see :meth:`TrialModel.get`)."""
+    return current_trial_model().get(timeout)
