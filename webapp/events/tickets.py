@@ -42,19 +42,21 @@ class Ticket(NamedTuple):
         return self.models[0 if team == "active" else 1], team
 
 
-def _serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+def _serializer(key):
+    return URLSafeTimedSerializer(key or current_app.config["SECRET_KEY"], salt=SALT)
 
 
 def sign(ticket):
-    """The ticket as an opaque URL-safe string."""
-    return _serializer().dumps(list(ticket))
+    """The ticket as an opaque URL-safe string, signed with the app's secret key."""
+    return _serializer(None).dumps(list(ticket))
 
 
-def read(text):
-    """The :class:`Ticket` in ``text``; :class:`BadRequest` when it is forged, old or odd."""
+def read(text, key=None):
+    """The :class:`Ticket` in ``text`` signed with ``key`` (default: the app's secret key);
+    :class:`BadRequest` when it is forged, old or odd."""
     try:
-        kind, query, length, models, teams, visitor = _serializer().loads(text, max_age=MAX_AGE)
+        fields = _serializer(key).loads(text, max_age=MAX_AGE)
+        kind, query, length, models, teams, visitor = fields
         ticket = Ticket(kind, query, length, tuple(models), teams, visitor)
     except (BadData, TypeError, ValueError):
         raise BadRequest(

@@ -1,9 +1,10 @@
 """The model on trial: the artifact at ``TRIAL_MODEL_PATH``, while that file exists.
 
 Each process keeps it in a :class:`webapp.serving.model_store.ModelStore`, so
-a new candidate file is picked up as the active model's is. Its first load
-runs in a background thread: requests get no trial (the active model's list)
-until it is ready, instead of waiting for it.
+a new candidate file is picked up as the active model's is. A candidate
+there at start-up is loaded before the first request; one put there later is
+first loaded in a background thread: requests get no trial (the active
+model's list) until it is ready, instead of waiting for it.
 """
 
 import os
@@ -61,10 +62,12 @@ class TrialModel:
 
 
 def init_app(app):
-    """Attach the :class:`TrialModel` of ``TRIAL_MODEL_PATH``."""
-    app.extensions[EXTENSION] = TrialModel(
-        app.config["TRIAL_MODEL_PATH"], app.config["ANN_THRESHOLD"]
-    )
+    """Attach the :class:`TrialModel` of ``TRIAL_MODEL_PATH``; a candidate already there is
+    loaded before the first request, as the active model is."""
+    model = TrialModel(app.config["TRIAL_MODEL_PATH"], app.config["ANN_THRESHOLD"])
+    app.extensions[EXTENSION] = model
+    if model.get(timeout=None) is not None:
+        app.logger.info("Trial: %s is interleaved with the active model.", model.path)
 
 
 def current_trial_model():
