@@ -44,7 +44,8 @@ def population(likes_path, train_path, fraction=0.3, split_count=5, seed=0):
     mids = prepared.mids
     return [
         Visitor(
-            [str(mids[m]) for m in split.train[u].indices], {str(mids[m]) for m in split.test[u].indices}
+            [str(mids[m]) for m in split.train[u].indices],
+            {str(mids[m]) for m in split.test[u].indices},
         )
         for u in split.users.tolist()
     ]

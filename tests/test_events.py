@@ -11,23 +11,13 @@ import time
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from training.events_file import COLUMNS, SCHEMA, read_rows
-from webapp.events import current_writer, rate_limit, tickets
+from training.events_file import SCHEMA
+from webapp.events import rate_limit, tickets
+
+from event_helpers import stored, writer_of
 
 VISITOR = "a1b2c3d4e5f6g7h8-_x"
 OTHER = "Z" * 16
-
-
-def writer_of(app):
-    with app.app_context():
-        return current_writer()
-
-
-def stored(app):
-    """The events file's rows as dicts, once the writer has written what is queued."""
-    assert writer_of(app).flush()
-    rows = read_rows(app.config["EVENTS_DB"], "SELECT * FROM events ORDER BY rowid")
-    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
 
 
 def similar(client, mid, **params):
@@ -80,7 +70,14 @@ def test_lists_carry_signed_tickets(app, client, demo_model):
     page = client.get(f"/models/{demo_model.mids[1]}?k=5").get_data(as_text=True)
     with app.app_context():
         sha = app.extensions["sketchrec.model_store"].get().sha256
-        assert tickets.read(body["ticket"]) == ("similar", demo_model.mids[1], 5, (sha,), None, None)
+        assert tickets.read(body["ticket"]) == (
+            "similar",
+            demo_model.mids[1],
+            5,
+            (sha,),
+            None,
+            None,
+        )
         listed = tickets.read(recommended.get_json()["ticket"])
         assert listed == ("recommendations", None, 7, (sha,), None, None)
     # The page's list carries its own ticket, and each card its place.
