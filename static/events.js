@@ -9,7 +9,8 @@
   const consent = window.sketchrecConsent;
   const hearts = window.sketchrecHearts;
   if (!url || !consent) return;
-  const CARDS = "[data-ticket] [data-position]";
+  // Cards of lists with a ticket, except a list trial_list.js is about to replace.
+  const CARDS = "[data-ticket]:not([data-trial-list]) [data-position]";
 
   function send(event) {
     const visitor = consent.visitor();

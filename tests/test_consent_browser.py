@@ -6,8 +6,10 @@ import time
 
 import pytest
 
+from webapp.events import tickets
+
 from browser import serve, shot
-from event_helpers import stored
+from event_helpers import random_candidate, stored
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -103,3 +105,44 @@ def test_after_yes_impressions_opens_and_hearts_are_recorded(browser, live, demo
     hearts = [r for r in rows if r["type"] == "heart"]
     assert len(hearts) == 1 and hearts[0]["list"] is None
     context.close()
+
+
+def test_during_a_trial_a_consenting_visitor_gets_the_interleaved_list(
+    browser, make_app, demo_model, tmp_path
+):
+    candidate = random_candidate(demo_model.path, str(tmp_path / "trial.npz"))
+    app = make_app(demo_model.path, TRIAL_MODEL_PATH=candidate)
+    mid = demo_model.mids[4]
+    client = app.test_client()
+    for url in serve(app):
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{url}/models/{mid}")
+        listed = page.locator(".grid .card").evaluate_all("cards => cards.map(c => c.dataset.mid)")
+        active = [c["mid"] for c in client.get(f"/api/models/{mid}/similar").get_json()["similar"]]
+        assert listed == active  # before consent: the active model's list, no visitor id
+        page.get_by_role("button", name="Yes, record").click()
+        visitor = page.evaluate("localStorage.getItem('sketchrec.visitor')")
+        mine = client.get(f"/api/models/{mid}/similar", query_string={"visitor": visitor})
+        expected = [c["mid"] for c in mine.get_json()["similar"]]
+        page.wait_for_function(
+            "mids => [...document.querySelectorAll('.grid .card')].map(c => c.dataset.mid)"
+            ".join() === mids.join()",
+            arg=expected,
+        )
+        assert expected != active
+        with app.app_context():
+            teams = tickets.read(page.locator(".grid").get_attribute("data-ticket")).teams
+        page.locator(".grid .card").nth(3).locator(".card-title a").click()
+        page.wait_for_url(f"**/models/{expected[3]}")
+        deadline = time.monotonic() + 10
+        while not [r for r in stored(app) if r["type"] == "click"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        click = next(r for r in stored(app) if r["type"] == "click")
+        assert (click["position"], click["mid"]) == (3, expected[3])
+        assert click["team"] == {"a": "active", "c": "candidate"}[teams[3]]
+        # Impressions counted only the interleaved list, never the page's own.
+        impressions = [r for r in stored(app) if r["type"] == "impression"]
+        assert impressions and all(r["team"] for r in impressions)
+        context.close()

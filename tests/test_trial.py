@@ -7,17 +7,15 @@ import os
 import random
 import re
 
-import numpy as np
 import pytest
 from werkzeug.security import generate_password_hash
 
-from training.artifact import load_model, write_model
 from training.likes import file_sha256
 from webapp.events import tickets
 from webapp.trial.interleave import seeded_rng, team_draft
 from webapp.trial.sign_test import sign_test
 
-from event_helpers import stored
+from event_helpers import random_candidate, stored
 
 PASSWORD = "s3cret"
 ADMIN = ("admin", PASSWORD)
@@ -66,21 +64,7 @@ def test_the_sign_test_is_the_exact_two_sided_binomial(wins, losses):
 
 @pytest.fixture
 def candidate_path(demo_model, tmp_path):
-    """Another model of the same models: the demo's, with its factors drawn at random."""
-    model = load_model(demo_model.path)
-    factors = np.random.default_rng(7).standard_normal(model.item_factors.shape)
-    path = str(tmp_path / "models" / "trial.npz")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_model(
-        path,
-        factors.astype(np.float32),
-        model.mids,
-        model.names,
-        model.likes_indptr,
-        model.likes_indices,
-        model.meta,
-    )
-    return path
+    return random_candidate(demo_model.path, str(tmp_path / "models" / "trial.npz"))
 
 
 @pytest.fixture

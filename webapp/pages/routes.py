@@ -9,6 +9,7 @@ from training.similarity import COSINE
 
 from ..request_args import bounded_int, neighbour_count
 from ..serving import current_catalog
+from ..trial import current_candidate
 from ..trial.served_lists import similar_list
 from . import bp
 from .sketchfab_urls import mid_from_url
@@ -75,6 +76,7 @@ def render_model(catalog, row, explorer=False):
         model=catalog.card(row),
         similar=similar,
         ticket=ticket,
+        trial=current_candidate() is not None,
         score_help=score_help(catalog.exponent),
         k=k,
         explorer=explorer,
