@@ -30,7 +30,7 @@ class Visitor:
 def population(likes_path, train_path, fraction=0.3, split_count=5, seed=0):
     """Split the likes at ``likes_path``: the training part is written to ``train_path``
     (a likes file for ``python -m training fit``); return the held-out users as
-    :class:`Visitor` s."""
+    :class:`Visitor` s, their ``liked`` models limited to those the fit keeps."""
     prepared = prepare(read_likes(str(likes_path)))
     split = split_likes(prepared.likes, split_count, fraction, seed)
     train = split.train.tocoo()
@@ -41,14 +41,16 @@ def population(likes_path, train_path, fraction=0.3, split_count=5, seed=0):
             for u, m in zip(train.row.tolist(), train.col.tolist(), strict=True)
         ),
     )
+    kept = set(prepare(read_likes(str(train_path))).mids.tolist())  # what a fit serves
     mids = prepared.mids
-    return [
+    visitors = (
         Visitor(
-            [str(mids[m]) for m in split.train[u].indices],
+            [str(mids[m]) for m in split.train[u].indices if mids[m] in kept],
             {str(mids[m]) for m in split.test[u].indices},
         )
         for u in split.users.tolist()
-    ]
+    )
+    return [visitor for visitor in visitors if visitor.liked]
 
 
 def new_visitor_id():
