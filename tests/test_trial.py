@@ -247,3 +247,22 @@ def test_the_admin_page_shows_click_through_per_model_and_position(trial_app, de
         (sha, "3", "3", "0", "0.0 %"),
         (sha, "4", "3", "0", "0.0 %"),
     ]
+
+
+def test_a_broken_candidate_means_no_trial_and_the_site_serves(make_app, demo_model, tmp_path):
+    broken = tmp_path / "trial.npz"
+    broken.write_bytes(b"not a model")
+    app = make_app(
+        demo_model.path,
+        TRIAL_MODEL_PATH=str(broken),
+        ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD),
+        JOBS_DIR=str(tmp_path / "jobs"),
+    )
+    client = app.test_client()
+    body = similar_of(client, demo_model.mids[0], VISITORS[0])
+    with app.app_context():
+        assert tickets.read(body["ticket"]).teams is None  # the active model's list alone
+    assert client.get(f"/models/{demo_model.mids[0]}").status_code == 200
+    assert client.get("/admin/trial.json", auth=ADMIN).status_code == 404
+    page = client.get("/admin", auth=ADMIN).get_data(as_text=True)
+    assert "cannot be loaded: see the log" in page and "End the trial" in page
