@@ -199,6 +199,26 @@ def test_a_file_damaged_while_running_is_rebuilt_before_the_next_write(make_app,
     assert [row["mid"] for row in stored(app)] == ["second"]
 
 
+def test_a_table_damaged_inside_a_sound_file_is_rebuilt_when_written(
+    make_app, demo_model, tmp_path
+):
+    path = tmp_path / "events.sqlite"
+    with sqlite3.connect(path) as db:
+        for statement in SCHEMA:
+            db.execute(statement)
+        rows = [(i, VISITOR, "heart", "m") for i in range(2000)]
+        db.executemany("INSERT INTO events (at, visitor, type, mid) VALUES (?, ?, ?, ?)", rows)
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'events'").fetchone()[0]
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+    with open(path, "r+b") as f:  # the header and schema stay sound; the table's root does not
+        f.seek((root - 1) * page)
+        f.write(b"\xff" * page)
+    app = make_app(demo_model.path, EVENTS_DB=str(path))
+    assert heart(app.test_client(), "after").status_code == 204
+    assert [row["mid"] for row in stored(app)] == ["after"]
+    assert len(glob.glob(f"{path}.broken-*")) == 1
+
+
 def test_an_events_file_that_cannot_be_written_degrades_events_alone(
     make_app, demo_model, tmp_path, caplog
 ):
