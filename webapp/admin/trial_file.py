@@ -33,7 +33,10 @@ def put_on_trial(trial_path, candidate_path):
 
 def end_trial(trial_path):
     """Stop the trial; :class:`FileNotFoundError` when none runs."""
-    os.replace(trial_path, ended_path(trial_path))
+    try:
+        os.replace(trial_path, ended_path(trial_path))
+    except FileNotFoundError:
+        raise FileNotFoundError("no trial is running") from None
 
 
 def activate_candidate(active_path, trial_path):

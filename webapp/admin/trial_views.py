@@ -30,36 +30,41 @@ def put_on_trial(job_id):
     job = _job_or_404(job_id)
     if job["status"] != "succeeded":
         abort(409, "Only a finished job's model can go on trial.")
-    try:
-        trial_file.put_on_trial(_trial_path(), job["candidate"])
-    except (BadInput, OSError) as e:
-        flash(f"Not put on trial: {e}", "error")
-    else:
-        flash(f"The model of job {job_id} is on trial.", "ok")
-    return redirect(url_for(".index"), 303)
+    return _done(
+        lambda: trial_file.put_on_trial(_trial_path(), job["candidate"]),
+        f"The model of job {job_id} is on trial.",
+        "Not put on trial",
+    )
 
 
 @bp.post("/trial/end")
 def end_trial():
     """Stop interleaving; the active model stays."""
-    try:
-        trial_file.end_trial(_trial_path())
-    except FileNotFoundError:
-        flash("No trial was running.", "error")
-    else:
-        flash("Trial ended; the active model serves alone.", "ok")
-    return redirect(url_for(".index"), 303)
+    return _done(
+        lambda: trial_file.end_trial(_trial_path()),
+        "Trial ended; the active model serves alone.",
+        "Not ended",
+    )
 
 
 @bp.post("/trial/activate")
 def activate_candidate():
     """Make the candidate on trial the active model and end the trial."""
+    return _done(
+        lambda: trial_file.activate_candidate(current_app.config["MODEL_PATH"], _trial_path()),
+        "Activated the candidate; the trial is over.",
+        "Not activated",
+    )
+
+
+def _done(action, success, failure):
+    """Run ``action``; flash ``success``, or ``failure: <why>``; back to the admin page."""
     try:
-        trial_file.activate_candidate(current_app.config["MODEL_PATH"], _trial_path())
+        action()
     except (BadInput, OSError) as e:
-        flash(f"Not activated: {e}", "error")
+        flash(f"{failure}: {e}", "error")
     else:
-        flash("Activated the candidate; the trial is over.", "ok")
+        flash(success, "ok")
     return redirect(url_for(".index"), 303)
 
 
