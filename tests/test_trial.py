@@ -202,7 +202,7 @@ def test_ending_a_trial_keeps_the_candidate_file_and_the_active_model(trial_app,
         )
     assert client.get("/healthz").get_json()["model"]["sha256"] == file_sha256(demo_model.path)
     assert (
-        "No trial was running"
+        "Not ended: no trial is running"
         in client.get(admin_post(client, "/admin/trial/end").headers["Location"], auth=ADMIN).text
     )
 
