@@ -27,10 +27,9 @@ def record():
         raise RequestEntityTooLarge(f"An event body may have at most {MAX_BODY} bytes.")
     request.max_content_length = MAX_BODY  # a body without a length is cut there too
     event = parse_event(request.get_json(force=True, silent=True))
-    row = event_row(event)
-    if not current_rate().allow(event.visitor):
+    if not current_rate().allow(event.visitor):  # before the ticket's signature is checked
         raise TooManyRequests("Too many events from this visitor; slow down.", retry_after=1)
-    if not current_writer().put(row):
+    if not current_writer().put(event_row(event)):
         raise ServiceUnavailable("Events are not being recorded right now.")
     return "", 204
 
