@@ -60,6 +60,7 @@ class AdminServer:
             "SKETCHREC_DATA_DIR": self.data_dir,
             "SKETCHREC_JOBS_DIR": os.path.join(folder, "jobs"),
             "SKETCHREC_THUMBNAIL_CACHE": os.path.join(folder, "cache.sqlite"),
+            "SKETCHREC_EVENTS_DB": os.path.join(folder, "events.sqlite"),
             "SKETCHREC_OFFLINE": "true",
             "SKETCHREC_SECRET_KEY": "test-secret-" + os.path.basename(folder),
             "SKETCHREC_ADMIN_PASSWORD_HASH": generate_password_hash(PASSWORD),

@@ -111,6 +111,7 @@ def make_app(tmp_path, sketchfab):
                 "TESTING": True,
                 "MODEL_PATH": model_path,
                 "THUMBNAIL_CACHE": str(tmp_path / "cache" / "sketchfab.sqlite"),
+                "EVENTS_DB": str(tmp_path / "events.sqlite"),
                 "SKETCHFAB_API_URL": sketchfab.url,
                 "SKETCHFAB_IMAGE_ORIGINS": sketchfab.origin,
                 "SKETCHFAB_TIMEOUT": 0.5,

@@ -13,7 +13,17 @@ import time
 
 from tqdm import tqdm
 
-from . import artifact, demo, fetch, fold_in_evaluation, search, serving_files, svg_plot, wrmf
+from . import (
+    artifact,
+    demo,
+    event_likes,
+    fetch,
+    fold_in_evaluation,
+    search,
+    serving_files,
+    svg_plot,
+    wrmf,
+)
 from .arg_types import (
     at_least,
     comma_list,
@@ -71,6 +81,7 @@ def build_parser():
         _search_parser,
         _plot_parser,
         _foldin_eval_parser,
+        _export_events_parser,
     ):
         register(sub)
     return parser
@@ -440,3 +451,19 @@ def _run_foldin_eval(args):
     )
     for line in report.lines():
         print(line)
+
+
+def _export_events_parser(sub):
+    p = sub.add_parser(
+        "export-events",
+        help="write visitors' hearts (net of unhearts) from the web app's events file as likes",
+    )
+    p.add_argument("events", metavar="EVENTS.sqlite")
+    p.add_argument("--out", required=True, metavar="LIKES.psv")
+    p.set_defaults(run=_run_export_events)
+
+
+def _run_export_events(args):
+    likes = event_likes.write_heart_likes(args.events, args.out)
+    visitors = len({uid for _, _, uid in likes})
+    print(f"Wrote {len(likes)} likes of {visitors} visitors to {args.out}")

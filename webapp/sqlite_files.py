@@ -1,15 +1,23 @@
-"""SQLite files the workers share (thumbnail cache, login throttle): telling a damaged file
-and moving it aside, so it can be rebuilt empty and kept for a look."""
+"""SQLite files shared by the workers: telling a damaged file, and moving it aside."""
 
 import os
 import time
 
-DAMAGED = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
+DAMAGED = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}  # sqlite3 error names of a file to rebuild
 
 
-def damaged(error):
-    """True when the ``sqlite3.DatabaseError`` ``error`` says the file is not a usable database."""
+def is_damaged(error):
+    """True when the ``sqlite3.DatabaseError`` says the file is not (or no longer) SQLite."""
     return getattr(error, "sqlite_errorname", "") in DAMAGED
+
+
+def file_id(path):
+    """``(device, inode)`` of the file at ``path``; None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def move_aside(path):

@@ -69,7 +69,8 @@ def take_ticket(active_path):
         return _issue(active_path, _read_tickets(active_path))
 
 
-def _copy_into(source, target):
+def copy_into(source, target):
+    """Copy ``source`` over ``target`` atomically."""
     with atomic_path(target, suffix=".npz") as tmp:
         shutil.copyfile(source, tmp)
 
@@ -91,8 +92,8 @@ def activate(active_path, candidate_path, ticket=None):
         elif ticket <= tickets["active"]:
             raise Superseded("a newer model was activated after this job was submitted")
         if os.path.exists(active_path):
-            _copy_into(active_path, previous_path(active_path))
-        _copy_into(candidate_path, active_path)
+            copy_into(active_path, previous_path(active_path))
+        copy_into(candidate_path, active_path)
         tickets["active"] = ticket
         write_text(_tickets_path(active_path), json.dumps(tickets))
 
@@ -110,7 +111,7 @@ def roll_back(active_path):
             raise FileNotFoundError(f"{previous}: no previous model to roll back to")
         with atomic_path(previous, suffix=".npz") as keep:
             shutil.copyfile(active_path, keep)
-            _copy_into(previous, active_path)
+            copy_into(previous, active_path)
         tickets = _read_tickets(active_path)
         tickets["active"] = _issue(active_path, tickets)
         write_text(_tickets_path(active_path), json.dumps(tickets))

@@ -69,6 +69,7 @@ class RetrainForm(FlaskForm):
         render_kw={"min": 1, "max": MAX_ITERATIONS},
     )
     activate = BooleanField("Activate when done", default=True)
+    hearts = BooleanField("Add visitors' hearts to the likes", default=False)
 
     def validate(self, extra_validators=None):
         """Validate; in "tune" mode the parameter fields are not used, so their errors drop."""

@@ -5,6 +5,7 @@ import secrets
 from datetime import UTC, datetime
 
 from training.errors import BadInput
+from training.event_likes import append_likes, heart_likes
 from training.likes import read_likes
 from training.prepare import prepare
 
@@ -54,3 +55,15 @@ def save_upload(folder, stream):
         raise BadInput(str(e).replace(partial, "the uploaded file", 1)) from None
     os.replace(partial, os.path.join(folder, name))
     return name, prepared
+
+
+def with_hearts(likes_path, events_path, folder, job_id):
+    """``(path, count)``: a copy of the likes file followed by the visitors' hearts, written
+    as ``<job_id>.likes.psv`` in ``folder``, and how many hearts it adds.
+
+    :class:`BadInput` when the events file cannot be read.
+    """
+    hearts = heart_likes(events_path)
+    path = os.path.join(folder, f"{job_id}.likes.psv")
+    append_likes(likes_path, hearts, path)
+    return path, len(hearts)

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 
-from ..sqlite_files import damaged, move_aside
+from ..sqlite_files import is_damaged, move_aside
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class LoginThrottle:
         try:
             return self._with_connection(work)
         except sqlite3.DatabaseError as e:
-            if not damaged(e):
+            if not is_damaged(e):
                 raise
             aside = move_aside(self.path)
             log.warning(

@@ -27,7 +27,7 @@ from training.svg_plot import curves_svg, figure_numbers
 
 from ..errors import by_role
 from ..serving import ModelUnavailable, current_catalog
-from . import activation, likes_files
+from . import activation, likes_files, visitor_figures
 from .forms import RetrainForm
 from .jobs import launcher, store
 from .retrain import RetrainPlan
@@ -58,6 +58,7 @@ def index():
         figures={job["id"]: _pick_figures(job) for job in jobs},
         can_roll_back=activation.can_roll_back(current_app.config["MODEL_PATH"]),
         max_upload=current_app.config["MAX_CONTENT_LENGTH"],
+        visitors=visitor_figures.figures(),
     )
 
 
@@ -96,6 +97,16 @@ def start_job():
         return redirect(url_for(".index"), 303)
     plan = _retrain_plan(form)
     folder, job_id = jobs_dir(), store.new_id()
+    trains_on = os.path.basename(plan.likes_path)
+    if form.hearts.data:
+        try:
+            plan.likes_path, added = likes_files.with_hearts(
+                plan.likes_path, current_app.config["EVENTS_DB"], folder, job_id
+            )
+        except BadInput as e:
+            flash(f"Retrain not started: {e}", "error")
+            return redirect(url_for(".index"), 303)
+        trains_on += f" and {added} visitors' hearts"
     candidate = os.path.join(models_dir(), f"{job_id}.npz")
     active = current_app.config["MODEL_PATH"]
     try:
@@ -107,7 +118,7 @@ def start_job():
                 candidate,
                 active=active,
                 activate_when_done=form.activate.data,
-                description=f"{plan.describe()} on {os.path.basename(plan.likes_path)}",
+                description=f"{plan.describe()} on {trains_on}",
                 grid_size=plan.grid_size(),
                 ticket=activation.take_ticket(active) if form.activate.data else None,
             )

@@ -7,28 +7,33 @@ from flask import abort, current_app, request
 from werkzeug.exceptions import BadRequest
 
 from ..admin.auth import csrf
+from ..events.event_body import visitor_arg
 from ..request_args import neighbour_count
 from ..serving import current_catalog, model_problem
+from ..trial.served_lists import recommendations_ticket, similar_list
 from . import bp
 
 
 @bp.get("/api/models/<mid>/similar")
 def similar(mid):
     """``{"mid", "name", "likes", "similarity_exponent",
-    "similar": [{"mid", "name", "score", "likes", "co_likes"}]}``.
+    "similar": [{"mid", "name", "score", "likes", "co_likes"}], "ticket"}``.
 
     ``score`` is ``y_i . y_j / (|y_i| |y_j| ** similarity_exponent)``: the
-    cosine when the exponent is 1.
+    cosine when the exponent is 1. ``?visitor=ID`` (a consenting visitor's id)
+    gets a trial's interleaved list; ``ticket`` goes with the list's events.
     """
-    k = neighbour_count()
+    k, visitor = neighbour_count(), visitor_arg()
     catalog = current_catalog()
     row = catalog.row(mid)
     if row is None:
         abort(404, f"Unknown model {mid!r}.")
+    cards, ticket = similar_list(catalog, row, k, visitor)
     return {
         **catalog.card(row),
         "similarity_exponent": catalog.exponent,
-        "similar": catalog.similar(row, k),
+        "similar": cards,
+        "ticket": ticket,
     }
 
 
@@ -40,7 +45,8 @@ MAX_BODY = 64 * 1024  # bytes; 500 mids of Sketchfab's 32 characters take about 
 @csrf.exempt
 @bp.post("/api/recommendations")
 def recommendations():
-    """``{"likes": [mid, ...], "k": 10}`` -> ``{"recommendations": [...], "unknown": [...]}``.
+    """``{"likes": [mid, ...], "k": 10}`` -> ``{"recommendations": [...], "unknown": [...],
+    "ticket"}``.
 
     Each recommendation is ``{"mid", "name", "score", "likes", "because"}``
     (``because`` is the liked mid that contributes most). Mids the model does
@@ -53,13 +59,14 @@ def recommendations():
     rows = {mid: catalog.row(mid) for mid in likes}  # dict: distinct, in order
     known = [row for row in rows.values() if row is not None]
     try:
-        recommended = catalog.recommend(known, k)
+        found = catalog.recommend(known, k)
     except np.linalg.LinAlgError:  # loading refuses factors that cannot solve; never a 500
         current_app.logger.exception("fold-in failed for %d liked models", len(known))
         abort(503, "Recommendations cannot be computed for these likes with this model.")
     return {
-        "recommendations": recommended,
+        "recommendations": found,
         "unknown": [mid for mid, row in rows.items() if row is None],
+        "ticket": recommendations_ticket(catalog, len(found)),
     }
 
 

@@ -25,7 +25,7 @@ import time
 
 from requests_cache import BaseCache, SQLiteCache
 
-from ..sqlite_files import damaged, move_aside
+from ..sqlite_files import file_id, is_damaged, move_aside
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class ThumbnailCache:
         except sqlite3.DatabaseError as e:
             if getattr(e, "sqlite_errorname", "") == "SQLITE_BUSY":
                 raise  # another worker is writing: not a reason to give up the file
-            if not damaged(e):
+            if not is_damaged(e):
                 return self._fall_back(e)
             aside = move_aside(self.path)
             log.warning(
@@ -230,12 +230,3 @@ def connect(path):
         db.close()
         raise
     return db
-
-
-def file_id(path):
-    """``(device, inode)`` of the file at ``path``; None when there is none."""
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return found.st_dev, found.st_ino
