@@ -33,11 +33,12 @@ import time
 
 import numpy as np
 
+from training import halving
 from training.evaluation import Evaluation
 from training.likes import read_likes
 from training.params import Params
 from training.prepare import dataset_summary, prepare
-from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, grid_search
+from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, run_search
 from training.split import split_likes
 from training.wrmf import fit
 
@@ -157,55 +158,112 @@ def bench_simk_cost(split, settings, repeat, factors=(10, 40, 120)):
     return costs
 
 
-def bench_grid(prepared, likes_path, settings, checkpoint):
-    out = os.path.join(OUT, "grid.json")
-    log_path = os.path.join(OUT, "grid_search.log")
-    started = time.perf_counter()
+def timed_search(prepared, likes_path, settings, strategy, out, log_path):
+    """Run one search (resuming ``out`` if an earlier run was interrupted); its results.
+
+    The wall time is RESULTS.json's ``search.seconds``: the seconds of every
+    run that worked on it, so an interrupted and resumed search counts once.
+    """
     with open(log_path, "a", encoding="utf-8") as log:
-        results = grid_search(
+        return run_search(
             prepared,
             dataset_summary(likes_path, prepared),
             out,
             grid=Grid(),
             epochs=REFERENCE_EPOCHS,
             settings=settings,
+            strategy=strategy,
             resume=True,
             progress=True,
             echo=lambda line: print(line, file=log, flush=True),
         )
-    wall = time.perf_counter() - started
+
+
+def grid_costs(results, checkpoint):
+    """Fit and evaluation minutes of a full grid, and the reference post's method
+    extrapolated (our fit time + checkpoints x its checkpoint time)."""
     curves = results["curves"]
     fit_s = sum(c["fit_seconds"] for c in curves)
     eval_s = sum(c["eval_seconds"] for c in curves)
     checkpoints = sum(len(c["epochs"]) for c in curves)
     reference_estimate = fit_s + checkpoints * checkpoint["reference_seconds"]
-    summary = {
-        "configurations": len(curves),
+    print(
+        f"  grid: {len(curves)} configurations, {checkpoints} checkpoints; fit "
+        f"{fit_s / 60:.1f} min, evaluation {eval_s / 60:.1f} min "
+        f"({100 * eval_s / (fit_s + eval_s):.0f}%); the reference post's method, "
+        f"extrapolated: {reference_estimate / 3600:.1f} h"
+    )
+    return {
         "checkpoints": checkpoints,
-        "wall_seconds_this_run": wall,
         "fit_seconds": fit_s,
         "eval_seconds": eval_s,
         "eval_share": eval_s / (fit_s + eval_s),
         "reference_method_estimate_seconds": reference_estimate,
-        "best": results["best"],
-        "baseline": results["baseline"],
         "diverged": sum("error" in c for c in curves),
     }
-    print(f"grid: {len(curves)} configurations, {checkpoints} checkpoints")
-    print(
-        f"  fit {fit_s / 60:6.1f} min   evaluation {eval_s / 60:5.1f} min "
-        f"({100 * summary['eval_share']:.0f}%)   total {(fit_s + eval_s) / 60:.1f} min "
-        f"(this run's wall time {wall / 60:.1f} min)"
-    )
-    print(
-        f"  the reference post's method, extrapolated: {reference_estimate / 3600:.1f} h "
-        f"({reference_estimate / (fit_s + eval_s):.0f}x ours)"
-    )
-    print(
-        f"  best: {results['best']}   "
-        f"popularity p@k test {results['baseline']['popularity_patk_test']:.5f}"
-    )
-    return summary
+
+
+def pick_summary(results, objective):
+    """The objective's pick with its validation and test figures, and the run's seconds."""
+    pick = results["best_simk"] if objective == "similar" else results["best"]
+    return {
+        "seconds": results["search"]["seconds"],
+        "pick": pick,
+        "stopped": [row["stopped"] for row in halving.rung_rows(results)],
+        "configurations_run": len(results["curves"]),
+        "epochs_run": sum(c["epochs"][-1] for c in results["curves"]),
+    }
+
+
+def same_pick(a, b):
+    """Whether two picks are the same configuration, iterations and exponent."""
+    keys = ("params", "iterations", "similarity_exponent")
+    return all(a["pick"][k] == b["pick"][k] for k in keys)
+
+
+def bench_strategies(prepared, likes_path, seeds, out_dir, checkpoint, objective="similar"):
+    """Per split seed: halving, the full grid, halving again (bracketing the grid's load),
+    each from scratch but for the grid, which resumes an interrupted run."""
+    report = {}
+    for seed in seeds:
+        settings = SplitSettings(seed=seed)
+        runs = {}
+        for name, strategy in (
+            ("halving", halving.Strategy("halving", objective)),
+            ("grid", halving.Strategy("grid", objective)),
+            ("halving_again", halving.Strategy("halving", objective)),
+        ):
+            out = os.path.join(out_dir, f"{name}_seed{seed}.json")
+            if name != "grid" and os.path.exists(out):
+                os.remove(out)  # timed from scratch
+            log_path = os.path.join(out_dir, f"{name}_seed{seed}.log")
+            results = timed_search(prepared, likes_path, settings, strategy, out, log_path)
+            runs[name] = pick_summary(results, objective)
+            if name == "grid":
+                runs[name].update(grid_costs(results, checkpoint))
+            pick = runs[name]["pick"]
+            print(
+                f"seed {seed} {name}: {runs[name]['seconds'] / 60:.1f} min, pick "
+                f"{pick['params']} {pick['iterations']} it. E={pick['similarity_exponent']:g}: "
+                f"test simk {pick['simk_test']:.4f}, test p@5 {pick['patk_test']:.4f}"
+            )
+        halving_seconds = (runs["halving"]["seconds"] + runs["halving_again"]["seconds"]) / 2
+        grid, pick = runs["grid"]["pick"], runs["halving"]["pick"]
+        report[seed] = {
+            **runs,
+            "time_ratio": halving_seconds / runs["grid"]["seconds"],
+            "same_pick": same_pick(runs["halving"], runs["grid"]),
+            "test_simk_ratio": pick["simk_test"] / grid["simk_test"],
+            "test_patk_ratio": pick["patk_test"] / grid["patk_test"],
+        }
+        print(
+            f"seed {seed}: halving / grid wall time {report[seed]['time_ratio']:.3f}; same pick: "
+            f"{report[seed]['same_pick']}; test simk ratio {report[seed]['test_simk_ratio']:.3f}, "
+            f"test p@5 ratio {report[seed]['test_patk_ratio']:.3f}"
+        )
+        with open(os.path.join(out_dir, "halving_vs_grid.json"), "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1)
+    return report
 
 
 def main():
@@ -213,7 +271,10 @@ def main():
     parser.add_argument("--likes")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-grid", action="store_true", help="only the checkpoint comparison")
+    parser.add_argument("--seeds", default="0,1", help="split seeds to compare the strategies on")
+    parser.add_argument("--out-dir", default=OUT, help="RESULTS.json files, logs, the report")
     args = parser.parse_args()
+    os.makedirs(args.out_dir, exist_ok=True)
     likes_path = args.likes or reference_scale_demo()
     prepared = prepare(read_likes(likes_path))
     settings = SplitSettings()
@@ -226,8 +287,11 @@ def main():
         "checkpoint": bench_checkpoint(prepared, settings, args.repeat),
     }
     if not args.skip_grid:
-        report["grid"] = bench_grid(prepared, likes_path, settings, report["checkpoint"])
-    with open(os.path.join(OUT, "grid_search.json"), "w", encoding="utf-8") as f:
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+        report["strategies"] = bench_strategies(
+            prepared, likes_path, seeds, args.out_dir, report["checkpoint"]
+        )
+    with open(os.path.join(args.out_dir, "grid_search.json"), "w", encoding="utf-8") as f:
         json.dump(report, f, indent=1)
 
 
