@@ -13,10 +13,10 @@ import scipy.sparse as sp
 from werkzeug.serving import make_server
 
 from training import artifact, demo, wrmf
+from training.halving import Strategy
 from training.likes import read_likes
 from training.params import Params
 from training.prepare import dataset_summary, prepare
-from training.halving import Strategy
 from training.search import SplitSettings, run_search
 from webapp import create_app
 from webapp.thumbnails import sketchfab as sketchfab_client

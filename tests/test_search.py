@@ -13,10 +13,10 @@ from implicit.recommender_base import ModelFitError
 
 from training import wrmf
 from training.artifact import load_model
+from training.halving import Strategy
 from training.likes import file_sha256, read_likes
 from training.params import Params
 from training.prepare import dataset_summary, prepare
-from training.halving import Strategy
 from training.search import (
     Grid,
     SplitSettings,

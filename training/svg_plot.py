@@ -220,9 +220,7 @@ def _configurations_text(numbers):
 
 def _best_epoch(curve, score, part):
     """The first epoch of ``curve`` whose ``part`` p@k is ``score``."""
-    return next(
-        e for e, v in zip(curve["epochs"], curve["patk"][part], strict=True) if v == score
-    )
+    return next(e for e, v in zip(curve["epochs"], curve["patk"][part], strict=True) if v == score)
 
 
 def _best_panel(axes, curve, score, baseline, part):
