@@ -3,8 +3,6 @@
 
 import json
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -26,7 +24,7 @@ from training.search import Grid, SplitSettings, run_search
 from training.split import split_likes
 from training.svg_plot import curves_svg, figure_numbers
 
-from training_helpers import run_training
+from training_helpers import run_training, spawn_training
 
 SMALL = ["--regularization", "0.1,10", "--alpha", "10,40", "--epochs", "2:12:2"]
 
@@ -42,16 +40,18 @@ def test_the_reference_grid_halves_to_its_last_epoch():
     assert (one.rungs, one.sizes) == ((6,), (1,))
 
 
-def run(likes, out, grid, strategy, epochs=range(2, 12, 2), **settings):
+def run(likes, out, grid, strategy, resume=False, **settings):
+    """The search over epochs 2..10 on ``likes``, quietly; ``settings`` of the split."""
     prepared = prepare(read_likes(str(likes)))
     return run_search(
         prepared,
         dataset_summary(str(likes), prepared),
         str(out),
         grid=grid,
-        epochs=epochs,
+        epochs=range(2, 12, 2),
         settings=SplitSettings(**settings),
         strategy=strategy,
+        resume=resume,
         echo=lambda line: None,
     )
 
@@ -116,12 +116,7 @@ def test_resume_finishes_an_interrupted_halving_run_with_the_same_pick(small_lik
     complete = json.loads(whole.read_text())
 
     out = tmp_path / "r.json"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "training", "search", str(small_likes), "--out", str(out), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = spawn_training("search", small_likes, "--out", out, *args)
     deadline = time.monotonic() + 60
 
     def in_second_rung():
@@ -171,17 +166,7 @@ def test_resume_refits_a_paused_fit_whose_file_is_gone(small_likes, tmp_path):
             {k: v[:1] if isinstance(v, list) else v for k, v in s.items()} for s in curve["simk"]
         ]
     out.write_text(json.dumps(first_rung))  # no saved fits beside it
-    prepared = prepare(read_likes(str(small_likes)))
-    resumed = run_search(
-        prepared,
-        dataset_summary(str(small_likes), prepared),
-        str(out),
-        grid=grid,
-        epochs=range(2, 12, 2),
-        strategy=Strategy(eta=2),
-        resume=True,
-        echo=lambda line: None,
-    )
+    resumed = run(small_likes, out, grid, Strategy(eta=2), resume=True)
     assert strip_seconds(resumed["curves"]) == strip_seconds(complete["curves"])
     assert resumed["best_simk"] == complete["best_simk"]
 

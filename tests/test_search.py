@@ -3,8 +3,6 @@
 
 import json
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -25,7 +23,7 @@ from training.search import (
     run_search,
 )
 
-from training_helpers import SMALL_EPOCHS, run_training
+from training_helpers import SMALL_EPOCHS, run_training, spawn_training
 
 pytestmark = pytest.mark.slow
 
@@ -312,12 +310,7 @@ def test_resume_after_a_real_interrupt(small_likes, tmp_path):
         "--strategy",
         "grid",
     ]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "training", "search", str(small_likes), "--out", str(out), *grid],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = spawn_training("search", small_likes, "--out", out, *grid)
     deadline = time.monotonic() + 60
     while not out.exists() and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.01)
