@@ -13,10 +13,11 @@ import scipy.sparse as sp
 from werkzeug.serving import make_server
 
 from training import artifact, demo, wrmf
+from training.halving import Strategy
 from training.likes import read_likes
 from training.params import Params
 from training.prepare import dataset_summary, prepare
-from training.search import SplitSettings, grid_search
+from training.search import SplitSettings, run_search
 from webapp import create_app
 from webapp.thumbnails import sketchfab as sketchfab_client
 
@@ -189,16 +190,17 @@ def small_likes(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def demo_search(demo_likes, tmp_path_factory):
-    """``(path, results)`` of an 8-configuration search on the demo likes."""
+    """``(path, results)`` of an 8-configuration full-grid search on the demo likes."""
     path = tmp_path_factory.mktemp("search") / "grid.json"
     prepared = prepare(read_likes(str(demo_likes)))
-    results = grid_search(
+    results = run_search(
         prepared,
         dataset_summary(str(demo_likes), prepared),
         str(path),
         grid=SMALL_GRID,
         epochs=SMALL_EPOCHS,
         settings=SplitSettings(),
+        strategy=Strategy("grid"),
         echo=lambda line: None,
     )
     return path, results

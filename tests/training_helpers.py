@@ -28,6 +28,16 @@ def run_training(*args, timeout=120):
     )
 
 
+def spawn_training(*args):
+    """``python -m training ARGS`` started in a subprocess (text pipes); the caller ends it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "training", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def write_grid(path, users, models, extra=()):
     """A likes file where each of ``users`` liked each of ``models``, plus ``extra`` rows."""
     rows = [

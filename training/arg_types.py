@@ -25,6 +25,7 @@ def number(convert, accept, requirement):
 
 positive_int = number(int, lambda v: v >= 1, "positive")
 non_negative_float = number(float, lambda v: 0 <= v < math.inf, "a finite number >= 0")
+halving_rate = number(int, lambda v: v >= 2, "an integer >= 2")
 fraction = number(float, lambda v: 0 < v <= 1, "in (0, 1]")
 factor_count = number(int, lambda v: 1 <= v <= MAX_FACTORS, f"from 1 to {MAX_FACTORS}")
 iteration_count = number(int, lambda v: 1 <= v <= MAX_ITERATIONS, f"from 1 to {MAX_ITERATIONS}")

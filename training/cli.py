@@ -19,6 +19,7 @@ from . import (
     event_likes,
     fetch,
     fold_in_evaluation,
+    halving,
     search,
     serving_files,
     svg_plot,
@@ -30,6 +31,7 @@ from .arg_types import (
     epoch_range,
     factor_count,
     fraction,
+    halving_rate,
     iteration_count,
     non_negative_float,
     positive_int,
@@ -40,10 +42,8 @@ from .errors import BadInput
 from .likes import file_sha256, read_likes
 from .params import DEFAULT_ITERATIONS, Params
 from .prepare import dataset_summary, prepare
-from .results import read_results
+from .results import held_out, read_results
 from .similarity import COSINE
-
-OBJECTIVES = ("similar", "patk")  # what fit --from-search picks by: simk of the lists, user p@k
 
 
 class Parser(argparse.ArgumentParser):
@@ -187,7 +187,7 @@ def fit_arguments(p):
     )
     p.add_argument(
         "--objective",
-        choices=OBJECTIVES,
+        choices=halving.OBJECTIVES,
         default="similar",
         help="with --from-search: the pick by simk of the similar lists (default; what users "
         "see) or by the reference post's user p@k",
@@ -235,7 +235,9 @@ def _pick_of_search(path, objective):
     """``(pick, baseline)`` of a RESULTS.json written by ``search``, by ``objective``."""
     results = read_results(path)
     if results["best"] is None:
-        raise BadInput(f"{path}: no configuration of this search gave a finite test p@k")
+        raise BadInput(
+            f"{path}: no configuration of this search gave a finite {held_out(results)} p@k"
+        )
     if objective == "patk":
         return results["best"], results["baseline"]
     if results.get("best_simk") is None:
@@ -314,7 +316,10 @@ def _fit_spark(args, params, iterations, extra):
 
 
 def _search_parser(sub):
-    p = sub.add_parser("search", help="grid search with learning curves; writes RESULTS.json")
+    p = sub.add_parser(
+        "search",
+        help="successive halving or the full grid over learning curves; writes RESULTS.json",
+    )
     likes_arguments(p)
     grid = search.Grid()
     p.add_argument("--out", required=True, metavar="RESULTS.json")
@@ -339,8 +344,53 @@ def _search_parser(sub):
         help="exponents E of the neighbour score y_i.y_j / |y_j|^E to measure simk with "
         "(default 1,0.5,0; 1 is cosine)",
     )
-    p.add_argument("--resume", action="store_true", help="skip configurations already in --out")
+    p.add_argument("--resume", action="store_true", help="continue the search already in --out")
+    strategy_arguments(p)
     p.set_defaults(run=_run_search)
+
+
+def strategy_arguments(p):
+    """How the search spends its epochs and where it picks (read by :func:`_run_search`)."""
+    strategy = halving.Strategy()
+    p.add_argument(
+        "--strategy",
+        choices=halving.STRATEGIES,
+        default=strategy.name,
+        help="successive halving (default: most configurations stop at early rungs) or the "
+        "full grid (every configuration to the last epoch)",
+    )
+    p.add_argument(
+        "--objective",
+        choices=halving.OBJECTIVES,
+        default=strategy.objective,
+        help="what halving ranks configurations by: simk at its best exponent (default) or p@k",
+    )
+    p.add_argument(
+        "--eta",
+        type=halving_rate,
+        default=strategy.eta,
+        help=f"halving keeps 1/eta of the configurations at each rung (default {strategy.eta})",
+    )
+    p.add_argument(
+        "--first-rung",
+        type=positive_int,
+        default=None,
+        metavar="EPOCHS",
+        help="epochs of halving's first rung (default: the first of --epochs)",
+    )
+    p.add_argument(
+        "--pick-on",
+        choices=search.PICK_ON,
+        default="validation",
+        help="score curves and pick on a validation split drawn from the training likes "
+        "(default; the pick alone is scored on test), or on the test split as earlier runs did",
+    )
+    p.add_argument(
+        "--validation-seed",
+        type=int,
+        default=None,
+        help="seed of the validation split (default: --seed + 1)",
+    )
 
 
 def split_arguments(p):
@@ -366,7 +416,7 @@ def split_settings(args):
 
 def _run_search(args):
     prepared = load_prepared(args)
-    search.grid_search(
+    search.run_search(
         prepared,
         dataset_summary(args.likes, prepared),
         args.out,
@@ -376,7 +426,10 @@ def _run_search(args):
             split_settings(args),
             sim_k=args.sim_k,
             similarity_exponents=tuple(dict.fromkeys(args.similarity_exponent)),  # each once
+            pick_on=args.pick_on,
+            validation_seed=args.validation_seed,
         ),
+        strategy=halving.Strategy(args.strategy, args.objective, args.eta, args.first_rung),
         resume=args.resume,
         progress=sys.stderr.isatty(),
     )

@@ -1,17 +1,18 @@
-"""RESULTS.json, the grid search's record: write, read and validate (schema in CONTRACT.md).
+"""RESULTS.json, the search's record: write, read and validate (schema in README.md).
 
-Written by ``search`` after every configuration; read by ``fit --from-search``,
-``plot`` and the admin pages. Metrics that are NaN (a diverged fit) are
-``null``. Files written before similar-list recall (no ``split.sim_k``, no
-``simk`` curves, no ``best_simk``) still read.
+Written by ``search`` as it goes; read by ``fit --from-search``, ``plot`` and
+the admin pages. Metrics that are NaN (a diverged fit) are ``null``. Curves
+hold ``train`` values and the held-out ones the search was scored on,
+``validation`` or ``test`` (:func:`held_out`). Files written before
+similar-list recall (no ``split.sim_k``, no ``simk`` curves, no
+``best_simk``) or before the validation split (no ``split.pick_on``: scored
+on test) still read.
 """
 
 import json
 
 from .atomic import write_text
 from .errors import BadInput
-
-PARTS = ("train", "test")
 
 
 def write_results(path, results):
@@ -34,48 +35,49 @@ def read_results(path):
     return results
 
 
+def held_out(results):
+    """Which held-out likes a RESULTS.json's curves and picks were scored on:
+    ``"validation"``, or ``"test"`` (also for files from before the validation split)."""
+    return results["split"].get("pick_on", "test")
+
+
 def schema_problem(results):
-    """What keeps ``results`` from being a RESULTS.json (CONTRACT.md), or None."""
+    """What keeps ``results`` from being a RESULTS.json (README.md), or None."""
     try:
         for key in ("sha256", "users", "models", "likes"):
             results["dataset"][key]
         for key in ("k", "split_count", "fraction", "seed", "test_users"):
             results["split"][key]
+        parts = ("train", held_out(results))
         results["baseline"]["popularity_patk_test"]
         for curve in results["curves"]:
             n = len(curve["epochs"])
             for key in ("factors", "regularization", "alpha"):
                 curve["params"][key]
-            if any(len(curve[metric][part]) != n for metric in ("patk", "mse") for part in PARTS):
+            if any(len(curve[metric][part]) != n for metric in ("patk", "mse") for part in parts):
                 return "a curve's metrics and epochs differ in length"
         if results["best"] is not None:
-            results["best"]["params"], results["best"]["iterations"], results["best"]["patk_test"]
+            best = results["best"]
+            best["params"], best["iterations"], best[f"patk_{parts[1]}"]
+        if "search" in results:
+            results["search"]["rungs"], results["search"]["sizes"], results["search"]["strategy"]
         if "sim_k" in results["split"]:
-            return _simk_problem(results)
+            return _simk_problem(results, parts)
     except (KeyError, TypeError, IndexError) as e:
         return f"missing or malformed {e}"
     return None
 
 
-def _simk_problem(results):
+def _simk_problem(results, parts):
     """What is wrong with the simk parts (present since ``split`` has ``sim_k``), or None."""
     exponents = results["split"]["similarity_exponents"]
     results["baseline"]["popularity_simk_test"]
     for curve in results["curves"]:
         if [s["exponent"] for s in curve["simk"]] != exponents:
             return "a curve's simk exponents differ from the split's similarity_exponents"
-        if any(len(s[part]) != len(curve["epochs"]) for s in curve["simk"] for part in PARTS):
+        if any(len(s[part]) != len(curve["epochs"]) for s in curve["simk"] for part in parts):
             return "a curve's simk and epochs differ in length"
     best = results["best_simk"]
     if best is not None:
-        best["params"], best["iterations"], best["similarity_exponent"], best["simk_test"]
+        best["params"], best["iterations"], best["similarity_exponent"], best[f"simk_{parts[1]}"]
     return None
-
-
-def configurations_done(path):
-    """How many configurations the RESULTS.json at ``path`` holds so far (0 if none yet)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return len(json.load(f)["curves"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0

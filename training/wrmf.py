@@ -51,6 +51,16 @@ class WRMF:
         self.iterations += iterations
         return self
 
+    def restore(self, user_factors, item_factors, iterations):
+        """Continue from factors saved after ``iterations`` sweeps: float32 [users, f], [models, f].
+
+        ALS starts each sweep from the current factors (the conjugate-gradient
+        solver from both), so training on gives what one longer fit gives.
+        """
+        self._als.user_factors, self._als.item_factors = user_factors, item_factors
+        self.iterations = iterations
+        return self
+
     @property
     def user_factors(self):
         return self._als.user_factors

@@ -39,10 +39,18 @@ class RetrainForm(FlaskForm):
     mode = RadioField(
         "Parameters",
         choices=[
-            SelectChoice("tune", "Tune first (small grid search, then fit the best)"),
+            SelectChoice("tune", "Tune first (small search, then fit the best)"),
             SelectChoice("params", "These parameters:"),
         ],
         default="tune",
+    )
+    strategy = RadioField(
+        "Search",
+        choices=[
+            SelectChoice("halving", "Successive halving (stops most configurations early)"),
+            SelectChoice("grid", "Full grid (every configuration to the last epoch)"),
+        ],
+        default="halving",
     )
     factors = IntegerField(
         "factors",

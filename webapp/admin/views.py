@@ -20,6 +20,7 @@ from flask import (
 )
 
 from training.errors import BadInput
+from training.halving import rung_rows
 from training.likes import file_sha256
 from training.params import Params
 from training.results import read_results
@@ -119,7 +120,6 @@ def start_job():
                 active=active,
                 activate_when_done=form.activate.data,
                 description=f"{plan.describe()} on {trains_on}",
-                grid_size=plan.grid_size(),
                 ticket=activation.take_ticket(active) if form.activate.data else None,
             )
     except store.QueueFull as e:
@@ -132,7 +132,7 @@ def start_job():
 def _retrain_plan(form):
     path = likes_files.resolve(current_app.config["DATA_DIR"], form.likes.data)
     if form.mode.data == "tune":
-        return RetrainPlan(path, tune=True)
+        return RetrainPlan(path, tune=True, strategy=form.strategy.data)
     params = Params(form.factors.data, form.regularization.data, form.alpha.data)
     return RetrainPlan(path, tune=False, params=params, iterations=form.iterations.data)
 
@@ -150,6 +150,7 @@ def job_page(job_id):
         results=results,
         curves=curves_svg(results) if has_curves else None,
         numbers=figure_numbers(results) if has_curves else None,
+        rungs=rung_rows(results) if has_curves and "search" in results else None,
         active=active,
         serving=_is_serving(job, active),
     )

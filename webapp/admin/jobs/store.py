@@ -82,14 +82,12 @@ def create(
     active,
     activate_when_done,
     description,
-    grid_size=1,
     ticket=None,
 ):
     """Write a queued job, next in line, and return it (call inside :func:`submission_lock`).
 
     ``steps`` are argument lists for ``python -m training``; ``candidate`` is
-    the model file the last step writes; ``grid_size`` is the number of
-    configurations the search step runs (for progress); ``ticket`` is the
+    the model file the last step writes; ``ticket`` is the
     activation ticket taken at submission (see :mod:`webapp.admin.activation`).
     """
     os.makedirs(folder, exist_ok=True)
@@ -103,7 +101,6 @@ def create(
         "finished_at": None,
         "seconds": None,
         "steps": steps,
-        "grid_size": grid_size,
         "candidate": candidate,
         "active": active,
         "activate_when_done": bool(activate_when_done),

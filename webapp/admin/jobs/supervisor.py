@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from training.results import configurations_done
+from training.halving import search_progress
 
 from ...child_processes import die_with
 from .. import activation
@@ -112,9 +112,8 @@ def _update_progress(folder, job, index, argv):
     paths = store.job_paths(folder, job["id"])
     share, message = 0.0, argv[0]
     if argv[0] == "search":
-        done = configurations_done(paths.results)
-        share = done / max(job["grid_size"], 1)
-        message = f"search: {done}/{job['grid_size']} configurations"
+        share, where = search_progress(paths.results)
+        message = f"search: {where}"
     steps = len(job["steps"])
     job["progress"] = {
         "fraction": round((index + share) / steps, 4),
