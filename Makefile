@@ -65,7 +65,7 @@ test: lint chromium
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) bench/prepare.py
+	$(PY) -m bench.prepare
 
 clean:
 	rm -rf $(VENV)

@@ -1,7 +1,7 @@
 """Grid search at the reference post's scale: one checkpoint evaluated its way and ours,
 then its grid.
 
-Usage: ``.venv/bin/python bench/grid_search.py [--likes PATH] [--skip-grid] [--repeat 3]``
+Usage: ``.venv/bin/python -m bench.grid_search [--likes PATH] [--skip-grid] [--repeat 3]``
 
 1. Checkpoint: the reference post's best configuration (40 factors, regularization 0.1,
    alpha 50) after 2 ALS iterations on the reference post's split (5 likes of 20% of
@@ -41,7 +41,7 @@ from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, grid_search
 from training.split import split_likes
 from training.wrmf import fit
 
-from prepare import reference_scale_demo  # bench/prepare.py, beside this script
+from bench.prepare import reference_scale_demo
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 

@@ -1,6 +1,6 @@
 """Benchmark data preparation and fitting at the reference post's scale.
 
-Usage: ``.venv/bin/python bench/prepare.py [--likes PATH] [--repeat 3]``
+Usage: ``.venv/bin/python -m bench.prepare [--likes PATH] [--repeat 3]``
 
 1. Load, deduplicate, threshold and build the likes matrix: ours against an
    equivalent of the reference post's pandas code, each in its own child process so

@@ -1,6 +1,6 @@
 """Benchmark serving millions of models: shared memory, approximate neighbours, name search, reload.
 
-Usage: ``.venv/bin/python bench/scale.py --models 1000000 [--factors 64] [--workers 1,2,4]``
+Usage: ``.venv/bin/python -m bench.scale --models 1000000 [--factors 64] [--workers 1,2,4]``
 
 On a synthetic artifact (item vectors drawn from a mixture of gaussians,
 hex mids, names from a word list, about ``--likes-per-model`` likes each,
@@ -45,15 +45,14 @@ import requests
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from training import artifact, similarity
+from training.likes import file_sha256
+from training.params import Params
+
+from bench.serve import free_port, wait_until_up
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(BENCH_DIR, "out")
-sys.path.insert(0, BENCH_DIR)
-
-from serve import free_port, wait_until_up  # noqa: E402
-
-from training import artifact, similarity  # noqa: E402
-from training.likes import file_sha256  # noqa: E402
-from training.params import Params  # noqa: E402
 
 RELOAD_SECONDS = 900  # longest wait for a reload to finish while requests run
 
@@ -115,7 +114,7 @@ def child_index(path):
 def in_child(*args):
     """Run this script with ``args`` in a fresh process; the JSON it prints."""
     done = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "bench.scale", *args], capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout)
 

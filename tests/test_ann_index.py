@@ -6,7 +6,7 @@ import pytest
 from training import ann_index
 from webapp.serving.neighbours import similar_rows
 
-from training_helpers import clustered
+from tests.training_helpers import clustered
 
 
 def recall_at_10(index, vectors, rows):

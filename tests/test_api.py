@@ -5,9 +5,10 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 
 from training.likes import file_sha256
+
+from tests.training_helpers import write_artifact
 
 
 def test_similar_has_the_contract_shape(client, demo_model):

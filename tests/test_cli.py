@@ -9,7 +9,7 @@ import pytest
 from training import serving_files
 from training.artifact import load_model
 
-from training_helpers import run_training as run
+from tests.training_helpers import run_training as run
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import pytest
 from training.likes import file_sha256
 from webapp.admin.jobs import launcher, store
 
-from admin_server import health, post, served_sha, similar, start_job, wait_for
+from tests.admin_server import health, post, served_sha, similar, start_job, wait_for
 
 SLEEPER = "import sys, time; time.sleep(60)"
 

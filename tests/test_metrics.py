@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from training import metrics
 
-from training_helpers import csr
+from tests.training_helpers import csr
 
 
 def brute_precision(x, y, relevant, k, exclude=None):

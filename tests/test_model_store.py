@@ -9,12 +9,13 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 
 from training.artifact import load_model
 from training.errors import BadInput
 from training.likes import file_sha256
 from webapp.serving.model_store import EXTENSION
+
+from tests.training_helpers import write_artifact
 
 
 def _three_then_four(path, make_app):

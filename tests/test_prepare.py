@@ -6,7 +6,7 @@ from training.confidence import confidence
 from training.likes import read_likes, write_likes
 from training.prepare import prepare, threshold
 
-from training_helpers import write_grid
+from tests.training_helpers import write_grid
 
 
 def naive_threshold(pairs, min_user, min_model):

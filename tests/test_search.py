@@ -23,7 +23,7 @@ from training.search import (
     grid_search,
 )
 
-from training_helpers import SMALL_EPOCHS, run_training
+from tests.training_helpers import SMALL_EPOCHS, run_training
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,8 @@ from axe_playwright_python.sync_playwright import Axe
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts"
-)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ARTIFACTS = os.path.join(ROOT, "test-artifacts")
 # Without the background-networking flags Chromium keeps dialling out of this closed network.
 LAUNCH_ARGS = [
     "--headless",

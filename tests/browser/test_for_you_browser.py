@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from browser import serve, shot
+from tests.browser.chromium import serve, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,0 +1,1 @@
+"""The test suite: run with ``pytest`` from the repository root (``make test``)."""
