@@ -1,8 +1,8 @@
-"""Benchmark the site while the Sketchfab API misbehaves (issue 10, item 1).
+"""Benchmark the site while the Sketchfab API misbehaves.
 
 Usage: ``.venv/bin/python -m bench.faults [--seconds 12] [--modes ok,hang,delay,trickle,huge]``
 
-For each mode of the fake Sketchfab API (``tests/fake_sketchfab.py``), a fresh
+For each mode of the fake Sketchfab API (``tests.fake_sketchfab``), a fresh
 gunicorn (2 workers x 4 threads, ``gthread``) on 127.0.0.1 with an empty
 thumbnail cache serves the reference-sized artifact of ``bench/serve.py``.
 For ``--seconds``, two keep-alive clients ask ``/api/models/<mid>/similar``

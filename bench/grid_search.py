@@ -1,25 +1,25 @@
-"""Grid search at the reference post's scale: one checkpoint evaluated its way and ours,
+"""Grid search at the post's scale: one checkpoint evaluated its way and ours,
 then its grid.
 
 Usage: ``.venv/bin/python -m bench.grid_search [--likes PATH] [--skip-grid] [--repeat 3]``
 
-1. Checkpoint: the reference post's best configuration (40 factors, regularization 0.1,
-   alpha 50) after 2 ALS iterations on the reference post's split (5 likes of 20% of
+1. Checkpoint: the post's best configuration (40 factors, regularization 0.1,
+   alpha 50) after 2 ALS iterations on the post's split (5 likes of 20% of
    the users), evaluated
-   - the reference post's way, written afresh: for each of the four metrics a dense
+   - the post's way, written afresh: for each of the four metrics a dense
      float64 prediction matrix for all users (its ``predict_for_customers``),
      ``argsort`` per test user for p@k, dense rows for the MSE;
    - ours: :class:`training.learning_curve.Evaluation` (test users only,
      grouped top-k, closed-form MSE).
-   Both compute the contract's metrics (test p@k without train likes) and
+   Both compute the metrics of docs/interfaces.md (test p@k without train likes) and
    must agree; reported as best-of-``repeat`` seconds and their ratio.
    Then ours with and without similar-list recall (simk at the default
    exponents 1, 0.5, 0) at 10, 40 and 120 factors, alternating, best of
    ``repeat``: what simk adds to a checkpoint.
-2. Grid: the reference post's full grid (5 factors x 6 regularizations x 6 alphas,
+2. Grid: the post's full grid (5 factors x 6 regularizations x 6 alphas,
    epochs 2..38) with ``training.search.grid_search``, as ``python -m
    training search`` runs it: wall time, fit and evaluation seconds, and the
-   reference post's method extrapolated (our fit time + checkpoints x the reference post's
+   post's method extrapolated (our fit time + checkpoints x the post's
    checkpoint time). The search resumes from bench/out/grid.json, so an
    interrupted run can be continued; seconds are summed per configuration.
 
@@ -47,7 +47,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 
 def reference_checkpoint(user_factors, item_factors, split, k):
-    """The four metrics as the reference post's ``learning_curve`` computed them."""
+    """The four metrics as the post's ``learning_curve`` computed them."""
     users = split.users
 
     def predict_for_customers():
@@ -63,7 +63,7 @@ def reference_checkpoint(user_factors, item_factors, split, k):
         precisions = []
         for user in users:
             row = predictions[user].copy()
-            if exclude is not None:  # the contract's test p@k: only models not liked in training
+            if exclude is not None:  # test p@k as documented: only models not liked in training
                 row[exclude.getrow(user).indices] = -np.inf
             top_k = np.argsort(-row)[:k]
             labels = ratings.getrow(user).indices
@@ -198,7 +198,7 @@ def bench_grid(prepared, likes_path, settings, checkpoint):
         f"(this run's wall time {wall / 60:.1f} min)"
     )
     print(
-        f"  the reference post's method, extrapolated: {reference_estimate / 3600:.1f} h "
+        f"  the post's method, extrapolated: {reference_estimate / 3600:.1f} h "
         f"({reference_estimate / (fit_s + eval_s):.0f}x ours)"
     )
     print(

@@ -9,7 +9,7 @@ written with ``training.artifact.save_model``):
 1. ``python -m training index``: build time and peak RSS of the child.
 2. Loading in a child process: the memory-mapped :class:`Catalog` against
    the reference (the whole file read, ``np.load`` of the bytes, normalised
-   copies, Python lists and dict: the catalogue before issue 11), load time,
+   copies, Python lists and dict: the catalogue before the serving files), load time,
    peak RSS and steady RSS after 200 similar queries.
 3. gunicorn with 1, 2 and 4 gthread workers: RSS, PSS and USS of each worker
    (psutil ``memory_full_info``) after 400 similar and search requests per
@@ -129,7 +129,7 @@ def child_load(mode, path):
 
         catalog = Catalog.open(path, file_sha256(path), ann_threshold=10**12)
         unit = catalog.vectors  # the synthetic artifacts are cosine: unit vectors
-    else:  # the catalogue before issue 11: bytes read, np.load copies, Python lists and a dict
+    else:  # the catalogue before the serving files: bytes read, np.load copies, lists, a dict
         with open(path, "rb") as f:
             data = f.read()
         hashlib.sha256(data).hexdigest()

@@ -1,10 +1,10 @@
-"""Benchmark serving at the reference post's size (25k models x 40 factors).
+"""Benchmark serving at the post's size (25k models x 40 factors).
 
 Usage: ``.venv/bin/python -m bench.serve [--requests 3000] [--threads 8] [--rounds 3]
 [--exponents 0.5,0] [--skip-http]``
 
 1. Neighbour queries in-process: ``similar_rows`` (scores and top k) alone and the whole
-   ``similar`` (top-k, co-likes, dicts) on a random artifact of the reference post's size,
+   ``similar`` (top-k, co-likes, dicts) on a random artifact of the post's size,
    for cosine (similarity exponent 1, the reference) and for each ``--exponents`` value
    (the same vectors served with that exponent); beside them ``recommend`` (fold-in of
    10, 50 and 500 hearts, top 10, cards).
@@ -55,11 +55,11 @@ MODELS, FACTORS, USERS, DENSITY = (
     40,
     15_000,
     0.0014,
-)  # the reference post's data after thresholding
+)  # the post's data after thresholding
 
 
 def reference_sized_artifact(path, seed=0, similarity_exponent=1.0):
-    """Random item vectors and likes of the reference post's size, written as a real artifact."""
+    """Random item vectors and likes of the post's size, written as a real artifact."""
     rng = np.random.default_rng(seed)
     likes = sp.random(
         USERS, MODELS, density=DENSITY, format="csr", dtype=np.float32, random_state=rng

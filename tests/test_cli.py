@@ -41,7 +41,7 @@ def test_prepare_prints_the_reference_report(small_demo):
     assert lines[8].startswith("Sparsity: ") and lines[8].endswith("%")
 
 
-def test_fit_writes_the_contract_artifact(tmp_path, small_demo):
+def test_fit_writes_the_documented_artifact(tmp_path, small_demo):
     out = tmp_path / "models" / "model.npz"
     result = run("fit", small_demo, "--out", out, "--factors", 8, "--iterations", 3, "--alpha", 10)
     assert result.returncode == 0, result.stderr

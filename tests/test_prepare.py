@@ -10,7 +10,7 @@ from tests.training_helpers import write_grid
 
 
 def naive_threshold(pairs, min_user, min_model):
-    """Reference: the reference post's loop on a set of (user, model) pairs."""
+    """The post's loop on a set of (user, model) pairs."""
     pairs = set(pairs)
     while True:
         start = len(pairs)

@@ -40,7 +40,7 @@ def strict_json(path):
         return json.load(f, parse_constant=refuse)
 
 
-def test_results_follow_the_contract_schema(demo_search, demo_likes):
+def test_results_follow_the_documented_schema(demo_search, demo_likes):
     path, results = demo_search
     on_disk = strict_json(path)
     assert on_disk == results

@@ -6,14 +6,14 @@ here. Importing this module loads no ``implicit`` (web workers import it).
 
 from dataclasses import dataclass
 
-DEFAULT_ITERATIONS = 22  # with Params' defaults: the reference post's best configuration
+DEFAULT_ITERATIONS = 22  # with Params' defaults: the post's best configuration
 
 
 @dataclass(frozen=True)
 class Params:
     """WRMF hyper-parameters: latent factors, L2 regularization, confidence alpha.
 
-    The defaults are the reference post's best; the CLI, the admin retrain
+    The defaults are the post's best; the CLI, the admin retrain
     form and its template all read them from here.
     """
 

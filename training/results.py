@@ -1,4 +1,4 @@
-"""RESULTS.json, the grid search's record: write, read and validate (schema in CONTRACT.md).
+"""RESULTS.json, the grid search's record: write, read and validate (schema in docs/interfaces.md).
 
 Written by ``search`` after every configuration; read by ``fit --from-search``,
 ``plot`` and the admin pages. Metrics that are NaN (a diverged fit) are
@@ -35,7 +35,7 @@ def read_results(path):
 
 
 def schema_problem(results):
-    """What keeps ``results`` from being a RESULTS.json (CONTRACT.md), or None."""
+    """What keeps ``results`` from being a RESULTS.json (docs/interfaces.md), or None."""
     try:
         for key in ("sha256", "users", "models", "likes"):
             results["dataset"][key]

@@ -1,8 +1,8 @@
 """Grid search over WRMF parameters with learning curves, kept in RESULTS.json.
 
-One split (the reference post's), one warm-started fit per configuration evaluated at
-every checkpoint epoch, the reference post's log table per configuration. RESULTS.json
-(schema in CONTRACT.md, plus per-curve ``fit_seconds``/``eval_seconds`` and
+One split (the post's), one warm-started fit per configuration evaluated at
+every checkpoint epoch, the post's log table per configuration. RESULTS.json
+(schema in docs/interfaces.md, plus per-curve ``fit_seconds``/``eval_seconds`` and
 ``error`` when ALS diverged) is rewritten atomically after every
 configuration, so an interrupted search resumes where it stopped. Metrics that
 are NaN (a diverged fit) are written as ``null``.
@@ -40,7 +40,7 @@ class Grid:
     alpha: tuple = (1.0, 10.0, 50.0, 100.0, 500.0, 1000.0)
 
     def configurations(self):
-        """:class:`Params` of every combination, in the reference post's order (alpha fastest)."""
+        """:class:`Params` of every combination, in the post's order (alpha fastest)."""
         return [
             Params(f, r, a)
             for f, r, a in itertools.product(self.factors, self.regularization, self.alpha)
@@ -49,7 +49,7 @@ class Grid:
 
 @dataclass(frozen=True)
 class SplitSettings:
-    """How the likes are split and scored: p@k's k, the reference post's split arguments,
+    """How the likes are split and scored: p@k's k, the post's split arguments,
     the similar list's length and the similarity exponents it is scored with."""
 
     k: int = 5
@@ -287,7 +287,7 @@ def summary_lines(results):
 
 
 def pick_lines(results):
-    """One line per pick: best p@k (the reference post's), and best simk when measured."""
+    """One line per pick: best p@k (the post's), and best simk when measured."""
     best, baseline, split = results["best"], results["baseline"], results["split"]
     patk_line = (
         f"Pick by p@k: {_describe(best)}: p@{split['k']} test {best['patk_test']:.5f} vs "

@@ -1,8 +1,8 @@
-"""The reference post's two grid-search figures as one inline SVG, without matplotlib.
+"""The post's two grid-search figures as one inline SVG, without matplotlib.
 
 Left: the best configuration's learning curve (test p@k against epochs) with
 its best epoch marked and the popularity baseline dashed. Right: every
-configuration's test p@k trace, the better ones darker, as the reference post drew
+configuration's test p@k trace, the better ones darker, as the post drew
 them. When the search measured similar-list recall, a second row: the test
 simk curves of the best configuration by simk, one per similarity exponent,
 and the exponent's effect (each configuration's best test simk against the
