@@ -1,6 +1,6 @@
 """Benchmark what recording a visitor's event costs the request thread.
 
-Usage: ``.venv/bin/python bench/events.py [--events 20000] [--requests 2000]``
+Usage: ``.venv/bin/python -m bench.events [--events 20000] [--requests 2000]``
 
 1. In-process: ``POST /api/events``'s whole view (request context, JSON body,
    checks, ticket signature, per-visitor rate, queueing) per event, wall clock
@@ -31,15 +31,14 @@ import time
 
 import requests
 
+from webapp import create_app
+from webapp.events import current_writer, routes
+from webapp.events.store import EventFile
+
+from tests.admin_server import AdminServer
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(BENCH_DIR, "out")
-sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
-
-from webapp import create_app  # noqa: E402
-from webapp.events import current_writer, routes  # noqa: E402
-from webapp.events.store import EventFile  # noqa: E402
-
-from admin_server import AdminServer  # noqa: E402
 
 
 def training(*args):

@@ -1,13 +1,13 @@
-"""Search at the reference post's scale: one checkpoint evaluated its way and ours, then
+"""Search at the post's scale: one checkpoint evaluated its way and ours, then
 successive halving against the full grid.
 
-Usage: ``.venv/bin/python bench/grid_search.py [--likes PATH] [--repeat 3] [--seeds 0,1]
+Usage: ``.venv/bin/python -m bench.grid_search [--likes PATH] [--repeat 3] [--seeds 0,1]
 [--runs halving,grid,halving_again] [--skip-checkpoint] [--skip-grid] [--out-dir DIR]``
 
-1. Checkpoint: the reference post's best configuration (40 factors, regularization 0.1,
-   alpha 50) after 2 ALS iterations on the reference post's split (5 likes of 20% of
+1. Checkpoint: the post's best configuration (40 factors, regularization 0.1,
+   alpha 50) after 2 ALS iterations on the post's split (5 likes of 20% of
    the users), evaluated
-   - the reference post's way, written afresh: for each of the four metrics a dense
+   - the post's way, written afresh: for each of the four metrics a dense
      float64 prediction matrix for all users (its ``predict_for_customers``),
      ``argsort`` per test user for p@k, dense rows for the MSE;
    - ours: :class:`training.evaluation.Evaluation` (test users only,
@@ -17,7 +17,7 @@ Usage: ``.venv/bin/python bench/grid_search.py [--likes PATH] [--repeat 3] [--se
    Then ours with and without similar-list recall (simk at the default
    exponents 1, 0.5, 0) at 10, 40 and 120 factors, alternating, best of
    ``repeat``: what simk adds to a checkpoint.
-2. Strategies: the reference post's full grid (5 factors x 6 regularizations x 6
+2. Strategies: the post's full grid (5 factors x 6 regularizations x 6
    alphas, epochs 2..38) searched with ``training.search.run_search`` as ``python -m
    training search`` runs it, picking by validation simk (``--objective similar``),
    per split seed: successive halving, the full grid, halving again (the two halving
@@ -47,13 +47,13 @@ from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, run_search
 from training.split import split_likes
 from training.wrmf import fit
 
-from prepare import reference_scale_demo  # bench/prepare.py, beside this script
+from bench.prepare import reference_scale_demo
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 
 def reference_checkpoint(user_factors, item_factors, split, k):
-    """The four metrics as the reference post's ``learning_curve`` computed them."""
+    """The four metrics as the post's ``learning_curve`` computed them."""
     users = split.users
 
     def predict_for_customers():
@@ -69,7 +69,7 @@ def reference_checkpoint(user_factors, item_factors, split, k):
         precisions = []
         for user in users:
             row = predictions[user].copy()
-            if exclude is not None:  # the contract's test p@k: only models not liked in training
+            if exclude is not None:  # test p@k as documented: only models not liked in training
                 row[exclude.getrow(user).indices] = -np.inf
             top_k = np.argsort(-row)[:k]
             labels = ratings.getrow(user).indices
@@ -185,7 +185,7 @@ def timed_search(prepared, likes_path, settings, strategy, out, log_path):
 
 
 def grid_costs(results, checkpoint):
-    """Fit and evaluation minutes of a full grid, and the reference post's method
+    """Fit and evaluation minutes of a full grid, and the post's method
     extrapolated (our fit time + checkpoints x its checkpoint time) when measured."""
     curves = results["curves"]
     fit_s = sum(c["fit_seconds"] for c in curves)
@@ -206,7 +206,7 @@ def grid_costs(results, checkpoint):
     if checkpoint:
         estimate = fit_s + checkpoints * checkpoint["reference_seconds"]
         costs["reference_method_estimate_seconds"] = estimate
-        print(f"  the reference post's method, extrapolated: {estimate / 3600:.1f} h")
+        print(f"  the post's method, extrapolated: {estimate / 3600:.1f} h")
     return costs
 
 

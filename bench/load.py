@@ -1,6 +1,6 @@
 """Loopback load on the production server: 50 clients for 60 s, then again during a retrain.
 
-Usage: ``.venv/bin/python bench/load.py [--clients 50] [--seconds 60] [--think 0.5]
+Usage: ``.venv/bin/python -m bench.load [--clients 50] [--seconds 60] [--think 0.5]
 [--no-thumbnails] [--fronts nginx,none] [--out load.json]``
 
 The server is gunicorn with ``webapp/gunicorn_conf.py`` (what ``make serve``
@@ -43,20 +43,18 @@ import requests
 from threadpoolctl import threadpool_limits
 from werkzeug.security import generate_password_hash
 
+from training import artifact, demo, wrmf
+from training.likes import file_sha256, read_likes
+from training.params import Params
+from training.prepare import dataset_summary, prepare
+from webapp.serving.catalog import Catalog
+
+from bench.serve import free_port, micro_seconds, wait_until_up
+from tests.fake_sketchfab import FakeSketchfab
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
 OUT = os.path.join(BENCH_DIR, "out")
-sys.path.insert(0, os.path.join(ROOT, "tests"))  # the fake Sketchfab API lives with the tests
-
-from serve import free_port, micro_seconds, wait_until_up  # noqa: E402
-
-from training import artifact, demo, wrmf  # noqa: E402
-from training.likes import file_sha256, read_likes  # noqa: E402
-from training.params import Params  # noqa: E402
-from training.prepare import dataset_summary, prepare  # noqa: E402
-from webapp.serving.catalog import Catalog  # noqa: E402
-
-from fake_sketchfab import FakeSketchfab  # noqa: E402
 
 PASSWORD = "load test password"
 K = 10

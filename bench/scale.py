@@ -1,6 +1,6 @@
 """Benchmark serving millions of models: shared memory, approximate neighbours, name search, reload.
 
-Usage: ``.venv/bin/python bench/scale.py --models 1000000 [--factors 64] [--workers 1,2,4]
+Usage: ``.venv/bin/python -m bench.scale --models 1000000 [--factors 64] [--workers 1,2,4]
 [--fitted MODEL.npz [--noise 0.01]]``
 
 On a synthetic artifact (hex mids, names from a word list, about
@@ -13,7 +13,7 @@ repeated with gaussian noise of ``--noise`` times their spread until
 1. ``python -m training index``: build time and peak RSS of the child.
 2. Loading in a child process: the memory-mapped :class:`Catalog` against
    the reference (the whole file read, ``np.load`` of the bytes, normalised
-   copies, Python lists and dict: the catalogue before issue 11), load time,
+   copies, Python lists and dict: the catalogue before the serving files), load time,
    peak RSS and steady RSS after 200 similar queries.
 3. gunicorn with 1, 2 and 4 gthread workers: RSS, PSS and USS of each worker
    (psutil ``memory_full_info``) after 400 similar and search requests per
@@ -49,15 +49,14 @@ import requests
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from training import artifact, similarity
+from training.likes import file_sha256
+from training.params import Params
+
+from bench.serve import free_port, wait_until_up
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(BENCH_DIR, "out")
-sys.path.insert(0, BENCH_DIR)
-
-from serve import free_port, wait_until_up  # noqa: E402
-
-from training import artifact, similarity  # noqa: E402
-from training.likes import file_sha256  # noqa: E402
-from training.params import Params  # noqa: E402
 
 RELOAD_SECONDS = 900  # longest wait for a reload to finish while requests run
 
@@ -129,7 +128,7 @@ def child_index(path):
 def in_child(*args):
     """Run this script with ``args`` in a fresh process; the JSON it prints."""
     done = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "bench.scale", *args], capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout)
 
@@ -144,7 +143,7 @@ def child_load(mode, path):
 
         catalog = Catalog.open(path, file_sha256(path), ann_threshold=10**12)
         unit = catalog.vectors  # the synthetic artifacts are cosine: unit vectors
-    else:  # the catalogue before issue 11: bytes read, np.load copies, Python lists and a dict
+    else:  # the catalogue before the serving files: bytes read, np.load copies, lists, a dict
         with open(path, "rb") as f:
             data = f.read()
         hashlib.sha256(data).hexdigest()

@@ -1,6 +1,6 @@
 """Slow clients against the production server, with and without nginx in front.
 
-Usage: ``.venv/bin/python bench/slow_clients.py [--headers 30] [--bodies 20] [--seconds 20]
+Usage: ``.venv/bin/python -m bench.slow_clients [--headers 30] [--bodies 20] [--seconds 20]
 [--fronts nginx,none] [--out slow_clients.json]``
 
 For each ``FRONT`` in turn, gunicorn with ``webapp/gunicorn_conf.py`` (as
@@ -18,20 +18,17 @@ import json
 import os
 import shutil
 import socket
-import sys
 import threading
 import time
 
 import numpy as np
 import requests
 
+from bench.load import OUT, fit_demo_model, start_server
+from bench.serve import free_port, wait_until_up
+from tests.fake_sketchfab import FakeSketchfab
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
-
-from load import OUT, fit_demo_model, start_server  # noqa: E402
-from serve import free_port, wait_until_up  # noqa: E402
-
-from fake_sketchfab import FakeSketchfab  # noqa: E402
 
 HEAD = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: 1\r\n" * 100 + b"\r\n"
 BODY = (

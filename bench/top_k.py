@@ -1,6 +1,6 @@
 """The shared top-k routine against the two it replaced, in one run.
 
-Usage: ``.venv/bin/python bench/top_k.py [--repeat 2000]``
+Usage: ``.venv/bin/python -m bench.top_k [--repeat 2000]``
 
 ``training.top_k.top_k`` is timed on the two shapes Sketchrec uses it for,
 beside plain ``argpartition`` and, for one row, the batched strategy forced

@@ -1,7 +1,7 @@
 """Benchmark interleaved trials: how many comparisons the sign test needs, and how often it
 picks the wrong model when both are the same.
 
-Usage: ``.venv/bin/python bench/trial.py [--runs 20] [--users 3000] [--models 2000]``
+Usage: ``.venv/bin/python -m bench.trial [--runs 20] [--users 3000] [--models 2000]``
 
 Data: ``python -m training demo`` likes; 30 % of the eligible users have 5 likes held out
 (``tests/simulated_visitors.py``). Two models are fitted on the rest by
@@ -43,16 +43,15 @@ import time
 
 import requests
 
+from webapp.events import tickets
+from webapp.trial.interleave import seeded_rng, team_draft
+from webapp.trial.sign_test import sign_test
+
+from tests.admin_server import AdminServer
+from tests.simulated_visitors import population, replay
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(BENCH_DIR, "out")
-sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
-
-from webapp.events import tickets  # noqa: E402
-from webapp.trial.interleave import seeded_rng, team_draft  # noqa: E402
-from webapp.trial.sign_test import sign_test  # noqa: E402
-
-from admin_server import AdminServer  # noqa: E402
-from simulated_visitors import population, replay  # noqa: E402
 
 ALPHA = 0.05
 FIXED_COUNTS = (25, 50, 100, 200)

@@ -21,10 +21,9 @@ from training.search import SplitSettings, run_search
 from webapp import create_app
 from webapp.thumbnails import sketchfab as sketchfab_client
 
-from admin_server import AdminServer
-from browser import launch_chromium
-from fake_sketchfab import FakeSketchfab
-from training_helpers import SMALL_EPOCHS, SMALL_GRID
+from tests.admin_server import AdminServer
+from tests.fake_sketchfab import FakeSketchfab
+from tests.training_helpers import SMALL_EPOCHS, SMALL_GRID, write_artifact
 
 HOSTILE_NAMES = ["<script>alert(1)</script>", 'Quote " & ampersand', "Plain cube", "Sphere"]
 
@@ -36,22 +35,6 @@ class Built:
     path: str
     mids: list
     group_of: dict
-
-
-def write_artifact(path, item_factors, mids, names, likes, **extra_meta):
-    """Write an artifact the way ``python -m training fit`` does; ``likes`` users x models."""
-    likes = sp.csr_matrix(likes)
-    params = Params(factors=item_factors.shape[1])
-    dataset = {
-        "path": "test",
-        "sha256": "0" * 64,
-        "users": likes.shape[0],
-        "models": likes.shape[1],
-        "likes": int(likes.nnz),
-    }
-    meta = artifact.build_meta(params, 1, dataset, **extra_meta)
-    artifact.save_model(path, item_factors, mids, names, likes, meta)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -164,12 +147,6 @@ def app(make_app, demo_model):
 @pytest.fixture
 def hostile_client(make_app, hostile_model):
     return make_app(hostile_model.path).test_client()
-
-
-@pytest.fixture
-def browser():
-    """Headless Debian Chromium through Playwright (skipped when missing, failed under CI=true)."""
-    yield from launch_chromium()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from training.likes import file_sha256
 from training.params import DEFAULT_ITERATIONS, Params
 from webapp.admin.jobs import store
 
-from admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for
+from tests.admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import pytest
 from training import ann_index
 from webapp.serving.neighbours import similar_rows
 
-from training_helpers import clustered, near_tied
+from tests.training_helpers import clustered, near_tied
 
 
 @pytest.fixture(autouse=True)

@@ -6,13 +6,14 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 
 from training.likes import file_sha256
 from webapp.serving.model_store import EXTENSION
 
+from tests.training_helpers import write_artifact
 
-def test_similar_has_the_contract_shape(client, demo_model):
+
+def test_similar_has_the_documented_shape(client, demo_model):
     mid = demo_model.mids[0]
     body = client.get(f"/api/models/{mid}/similar?k=5").get_json()
     assert set(body) == {"mid", "name", "likes", "similarity_exponent", "similar", "ticket"}
@@ -95,7 +96,7 @@ def recommend(client, body):
     return client.post("/api/recommendations", json=body)
 
 
-def test_recommendations_have_the_contract_shape(client, demo_model):
+def test_recommendations_have_the_documented_shape(client, demo_model):
     liked = demo_model.mids[:3]
     body = recommend(client, {"likes": [*liked, "nosuchmodel"], "k": 7}).get_json()
     assert set(body) == {"recommendations", "unknown", "ticket"}

@@ -4,11 +4,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 
 from training.artifact import KEYS, load_model
 from training.errors import BadInput
 from webapp.admin import activation
+
+from tests.training_helpers import write_artifact
 
 
 @pytest.fixture

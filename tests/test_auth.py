@@ -18,7 +18,7 @@ from webapp import create_app
 from webapp.admin import auth
 from webapp.admin.throttle import LoginThrottle
 
-from admin_server import PASSWORD, AdminServer
+from tests.admin_server import PASSWORD, AdminServer
 
 GOOD_HASH = generate_password_hash("s3cret")
 

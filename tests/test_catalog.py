@@ -5,7 +5,6 @@ import mmap
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 from werkzeug.security import generate_password_hash
 
 from training import ann_index, serving_files
@@ -16,7 +15,7 @@ from training.similarity import neighbour_space
 from webapp.serving.catalog import Catalog
 from webapp.serving.neighbours import co_likes, similar_rows
 
-from training_helpers import clustered
+from tests.training_helpers import clustered, write_artifact
 
 
 def reference_similar(model, row, k):

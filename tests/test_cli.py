@@ -9,7 +9,7 @@ import pytest
 from training import serving_files
 from training.artifact import load_model
 
-from training_helpers import run_training as run
+from tests.training_helpers import run_training as run
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def test_prepare_prints_the_reference_report(small_demo):
     assert lines[8].startswith("Sparsity: ") and lines[8].endswith("%")
 
 
-def test_fit_writes_the_contract_artifact(tmp_path, small_demo):
+def test_fit_writes_the_documented_artifact(tmp_path, small_demo):
     out = tmp_path / "models" / "model.npz"
     result = run("fit", small_demo, "--out", out, "--factors", 8, "--iterations", 3, "--alpha", 10)
     assert result.returncode == 0, result.stderr

@@ -10,7 +10,7 @@ from training.params import Params
 from training.prepare import prepare
 from training.wrmf import fit
 
-from training_helpers import planted_group_share
+from tests.training_helpers import planted_group_share
 
 pytestmark = pytest.mark.slow
 

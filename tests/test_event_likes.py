@@ -8,9 +8,9 @@ from training.likes import read_likes, write_likes
 from training.prepare import prepare
 from webapp.admin.likes_files import with_hearts
 
-from browser import serve
-from event_helpers import writer_of
-from training_helpers import run_training
+from tests.event_helpers import writer_of
+from tests.live_server import serve
+from tests.training_helpers import run_training
 
 ALICE, BOB = "alice-0123456789abcdef", "bob_0123456789abcdef"
 

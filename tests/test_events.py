@@ -14,7 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 from training.events_file import SCHEMA
 from webapp.events import rate_limit, tickets
 
-from event_helpers import stored, writer_of
+from tests.event_helpers import stored, writer_of
 
 VISITOR = "a1b2c3d4e5f6g7h8-_x"
 OTHER = "Z" * 16

@@ -16,7 +16,7 @@ import requests
 
 from webapp import config, security_headers
 
-from admin_server import AdminServer
+from tests.admin_server import AdminServer
 
 pytestmark = pytest.mark.slow
 

@@ -24,7 +24,7 @@ from training.search import Grid, SplitSettings, run_search
 from training.split import split_likes
 from training.svg_plot import curves_svg, figure_numbers
 
-from training_helpers import run_training, spawn_training
+from tests.training_helpers import run_training, spawn_training
 
 SMALL = ["--regularization", "0.1,10", "--alpha", "10,40", "--epochs", "2:12:2"]
 

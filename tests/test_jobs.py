@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 from training.likes import file_sha256
 from webapp.admin.jobs import launcher, store
 
-from admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for
+from tests.admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for
 
 SLEEPER = "import sys, time; time.sleep(60)"
 

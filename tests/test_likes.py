@@ -1,4 +1,4 @@
-"""The likes reader: the reference post's format, hostile names, every bad input named."""
+"""The likes reader: the post's format, hostile names, every bad input named."""
 
 import pytest
 

@@ -6,11 +6,11 @@ import scipy.sparse as sp
 
 from training import metrics
 
-from training_helpers import csr
+from tests.training_helpers import csr
 
 
 def brute_precision(x, y, relevant, k, exclude=None):
-    """The reference post's way: dense scores, argsort per user, set intersection."""
+    """The post's way: dense scores, argsort per user, set intersection."""
     scores = x @ y.T
     if exclude is not None:
         scores[exclude.toarray() != 0] = -np.inf

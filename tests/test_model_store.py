@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import requests
-from conftest import write_artifact
 
 from training import serving_files
 from training.artifact import load_model, write_model
@@ -24,7 +23,8 @@ from training.likes import file_sha256
 from webapp.admin import activation
 from webapp.serving.model_store import EXTENSION
 
-from admin_server import AdminServer, served_sha
+from tests.admin_server import AdminServer, served_sha
+from tests.training_helpers import write_artifact
 
 
 def _three_then_four(path, make_app):

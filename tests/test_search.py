@@ -23,7 +23,7 @@ from training.search import (
     run_search,
 )
 
-from training_helpers import SMALL_EPOCHS, run_training, spawn_training
+from tests.training_helpers import SMALL_EPOCHS, run_training, spawn_training
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def strict_json(path):
         return json.load(f, parse_constant=refuse)
 
 
-def test_results_follow_the_contract_schema(demo_search, demo_likes):
+def test_results_follow_the_documented_schema(demo_search, demo_likes):
     path, results = demo_search
     on_disk = strict_json(path)
     assert on_disk == results

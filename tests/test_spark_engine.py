@@ -10,8 +10,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 
@@ -24,11 +22,14 @@ from training.params import Params
 from training.prepare import prepare
 from training.split import split_likes
 
-from admin_server import free_port
-from training_helpers import planted_group_share
-from training_helpers import run_training as run
+from tests.admin_server import free_port
+from tests.training_helpers import planted_group_share
+from tests.training_helpers import run_training as run
 
+# Before anything imports pyspark or pyarrow: without the Spark extra this file is skipped.
 pyspark = pytest.importorskip("pyspark")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
 spark_engine = pytest.importorskip("training.spark.engine")
 session = pytest.importorskip("training.spark.session")
 

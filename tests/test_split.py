@@ -1,4 +1,4 @@
-"""The reference post's train/test split: invariants, eligibility, determinism, fair draws."""
+"""The post's train/test split: invariants, eligibility, determinism, fair draws."""
 
 import numpy as np
 import pytest

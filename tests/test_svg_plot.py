@@ -7,7 +7,7 @@ import pytest
 
 from training.svg_plot import curves_svg, figure_numbers
 
-from training_helpers import run_training
+from tests.training_helpers import run_training
 
 pytestmark = pytest.mark.slow
 

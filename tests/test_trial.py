@@ -15,7 +15,7 @@ from webapp.events import tickets
 from webapp.trial.interleave import seeded_rng, team_draft
 from webapp.trial.sign_test import sign_test
 
-from event_helpers import random_candidate, stored
+from tests.event_helpers import random_candidate, stored
 
 PASSWORD = "s3cret"
 ADMIN = ("admin", PASSWORD)

@@ -13,7 +13,7 @@ from training.likes import file_sha256
 from webapp.admin.jobs import store
 from webapp.events import tickets
 
-from admin_server import post, served_sha, start_job, wait_for
+from tests.admin_server import post, served_sha, start_job, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,9 @@ from training import demo
 from training.likes import file_sha256
 from webapp.events import tickets
 
-from admin_server import AdminServer, health
-from simulated_visitors import population, replay
-from training_helpers import run_training
+from tests.admin_server import AdminServer, health
+from tests.simulated_visitors import population, replay
+from tests.training_helpers import run_training
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,7 @@
 """Helpers for the training tests.
 
-The command line in a subprocess, small likes files, a small search grid.
+The command line in a subprocess, small likes files, a small search grid,
+artifacts written as ``fit`` writes them.
 """
 
 import itertools
@@ -10,7 +11,9 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
+from training import artifact
 from training.likes import write_likes
+from training.params import Params
 from training.search import Grid
 from training.similarity import neighbour_space
 
@@ -79,3 +82,19 @@ def planted_group_share(item_factors, mids, group_of):
     neighbours = np.argsort(-similarity, axis=1)[:, :10]
     group = np.array([group_of[mid] for mid in mids])
     return (group[neighbours] == group[:, None]).mean(axis=1)
+
+
+def write_artifact(path, item_factors, mids, names, likes, **extra_meta):
+    """Write an artifact the way ``python -m training fit`` does; ``likes`` users x models."""
+    likes = sp.csr_matrix(likes)
+    params = Params(factors=item_factors.shape[1])
+    dataset = {
+        "path": "test",
+        "sha256": "0" * 64,
+        "users": likes.shape[0],
+        "models": likes.shape[1],
+        "likes": int(likes.nnz),
+    }
+    meta = artifact.build_meta(params, 1, dataset, **extra_meta)
+    artifact.save_model(path, item_factors, mids, names, likes, meta)
+    return path

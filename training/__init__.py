@@ -1,9 +1,12 @@
 """Sketchrec training: likes loading, WRMF fitting, evaluation and model artifacts.
 
 The command line (``python -m training``, or ``sketchrec-train``) is a thin
-layer over these modules:
+layer over these modules. It follows Ethan Rosenthal's "Intro to Implicit Matrix
+Factorization: Classic ALS with Sketchfab Models"
+(https://www.ethanrosenthal.com/2016/10/19/implicit-mf-part-1/), "the post" in
+the modules' docstrings.
 
-- ``likes``: read and write the reference post's pipe-separated likes file.
+- ``likes``: read and write the post's pipe-separated likes file.
 - ``prepare``: drop duplicate likes, iterative thresholding.
 - ``confidence``: the paper's confidence c = 1 + alpha * d.
 - ``params``: WRMF hyper-parameters and their defaults (no ``implicit`` import).

@@ -1,4 +1,4 @@
-"""The model artifact: one ``.npz`` the web app serves (see CONTRACT.md).
+"""The model artifact: one ``.npz`` the web app serves (format in docs/artifact.md).
 
 Keys: ``item_factors`` float32 [models, factors], ``mids``/``names`` unicode
 [models], ``like_counts`` int64 [models], ``likes_indptr``/``likes_indices``

@@ -45,6 +45,15 @@ from .prepare import dataset_summary, prepare
 from .results import held_out, read_results
 from .similarity import COSINE
 
+DESCRIPTION = "Sketchrec's training command line: likes files in, model artifacts out."
+EPILOG = (
+    "Bad input is one line on stderr and exit status 2; nothing that existed before "
+    "is touched. The method follows Ethan Rosenthal's blog post 'Intro to Implicit "
+    "Matrix Factorization: Classic ALS with Sketchfab Models' "
+    "(https://www.ethanrosenthal.com/2016/10/19/implicit-mf-part-1/). "
+    "'python -m training SUBCOMMAND --help' describes each subcommand."
+)
+
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors and status 2."""
@@ -70,7 +79,7 @@ def main(argv=None):
 
 def build_parser():
     """The parser with all subcommands; each sets ``run`` to its function."""
-    parser = Parser(prog="python -m training", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m training", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(required=True, metavar="SUBCOMMAND", parser_class=Parser)
     for register in (
         _demo_parser,
@@ -100,7 +109,7 @@ def likes_arguments(p):
 
 
 def load_prepared(args, echo=print):
-    """Read and threshold ``args.likes``; print the reference post's report.
+    """Read and threshold ``args.likes``; print the post's report.
 
     Returns :class:`Prepared`.
     """
@@ -190,7 +199,7 @@ def fit_arguments(p):
         choices=halving.OBJECTIVES,
         default="similar",
         help="with --from-search: the pick by simk of the similar lists (default; what users "
-        "see) or by the reference post's user p@k",
+        "see) or by the user p@k of the blog post",
     )
     p.add_argument(
         "--similarity-exponent",
@@ -394,7 +403,7 @@ def strategy_arguments(p):
 
 
 def split_arguments(p):
-    """The reference post's split and p@k's k (read by :func:`split_settings`)."""
+    """The post's split and p@k's k (read by :func:`split_settings`)."""
     split = search.SplitSettings()
     p.add_argument("--k", type=positive_int, default=split.k, help="p@k's k")
     p.add_argument(

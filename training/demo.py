@@ -136,7 +136,7 @@ def generate(seed=0, users=3000, models=2000):
     """Generate demo likes; the same arguments always give the same rows.
 
     About ``20 * (models / 2000) ** 0.25`` likes per user on average, so the
-    default is about 60k likes and 15k x 25k is about 0.14% dense like the reference post.
+    default is about 60k likes and 15k x 25k is about 0.14% dense like the post.
     Below :data:`MIN_MODELS` models, users like nothing.
     """
     rng = np.random.default_rng(seed)
@@ -166,7 +166,7 @@ def generate(seed=0, users=3000, models=2000):
     # The real file has a few repeated rows; keep some so deduplication has work.
     key = np.concatenate([key, key[rng.choice(len(key), size=len(key) // 2000, replace=False)]])
     user, model = np.divmod(key, models)
-    # Sorted by (mid, uid) as strings, like the reference post's file.
+    # Sorted by (mid, uid) as strings, like the post's file.
     order = np.lexsort((_ranks(uids)[user], _ranks(mids)[model]))
     return Demo(
         mids=mids,
@@ -269,7 +269,7 @@ def write_demo(path, seed=0, users=3000, models=2000):
 
 
 def _cells(rows):
-    """Each row in the reference post's dialect without its line end: ``name|mid|``, quoted."""
+    """Each row in the post's dialect without its line end: ``name|mid|``, quoted."""
     out = io.StringIO()
     csv.writer(out, Dialect).writerows(rows)
     return out.getvalue().split("\n")[:-1]

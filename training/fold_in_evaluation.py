@@ -1,6 +1,6 @@
 """Does fold-in place users the model never saw? The quality check behind "For you".
 
-On the reference post's split (:func:`training.split.split_likes`) with its
+On the post's split (:func:`training.split.split_likes`) with its
 test users' p@k (:func:`training.metrics.precision_at_k`, ranking only models
 a user did not like in training):
 
@@ -42,7 +42,7 @@ class FoldInReport:
     popularity: float
 
     def lines(self):
-        """The reference post's log table of the four p@k, with ratios."""
+        """The post's log table of the four p@k, with ratios."""
         rows = [
             ("trained", self.trained),
             ("folded in", self.folded),

@@ -1,6 +1,6 @@
 """Learning curves: one warm-started WRMF fit per configuration, evaluated at each checkpoint.
 
-The reference post refitted nothing either: it continued ALS from the current factors
+The post refitted nothing either: it continued ALS from the current factors
 between checkpoints. :class:`training.wrmf.WRMF` keeps its factors between
 ``train`` calls, so a curve over epochs 2, 4, ..., 38 costs 38 iterations.
 """

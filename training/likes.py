@@ -1,4 +1,4 @@
-"""Read and write the reference post's likes file.
+"""Read and write the post's likes file.
 
 Format: UTF-8 text, ``|``-delimited, header ``modelname|mid|uid`` and an
 optional fourth column ``count`` (d_ui > 0, default 1), csv QUOTE_MINIMAL with
@@ -22,7 +22,7 @@ COUNT_HEADER = HEADER + ["count"]
 
 
 class Dialect(csv.Dialect):
-    """The reference post's dialect: pandas ``sep='|', quotechar='\\\\'``, QUOTE_MINIMAL."""
+    """The post's dialect: pandas ``sep='|', quotechar='\\\\'``, QUOTE_MINIMAL."""
 
     delimiter = "|"
     quotechar = "\\"
@@ -165,7 +165,7 @@ def mid_problem(mid):
 
 
 def write_likes(path, rows, with_count=False):
-    """Write ``rows`` of ``(name, mid, uid[, count])`` in the reference post's format.
+    """Write ``rows`` of ``(name, mid, uid[, count])`` in the post's format.
 
     Not atomic by itself: callers writing a user-visible file wrap it in
     :func:`training.atomic.atomic_path`.

@@ -35,7 +35,7 @@ def precision_at_k(user_vectors, item_vectors, train, test, k, batch=None, worke
 
     ``user_vectors`` float [users, f] and ``item_vectors`` float [models, f];
     ``train``/``test`` users x models CSR (same rows) of liked models. Train
-    p@k ranks every model (as the reference post does); test p@k ranks only the models
+    p@k ranks every model (as the post does); test p@k ranks only the models
     a user did not like in ``train``. A top-k model counts when it is stored
     in the matrix, whatever its value. Batches of ``batch`` users (default
     :func:`batch_users`) run on ``workers`` threads (numpy releases the GIL);

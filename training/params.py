@@ -6,7 +6,7 @@ here. Importing this module loads no ``implicit`` (web workers import it).
 
 from dataclasses import dataclass
 
-DEFAULT_ITERATIONS = 22  # with Params' defaults: the reference post's best configuration
+DEFAULT_ITERATIONS = 22  # with Params' defaults: the post's best configuration
 # The largest values the CLI and the admin form accept: beyond them a fit runs for days,
 # or c = 1 + alpha * d overflows the float32 confidences.
 MAX_FACTORS = 1024
@@ -18,7 +18,7 @@ MAX_WEIGHT = 1e6  # regularization and alpha
 class Params:
     """WRMF hyper-parameters: latent factors, L2 regularization, confidence alpha.
 
-    The defaults are the reference post's best; the CLI, the admin retrain
+    The defaults are the post's best; the CLI, the admin retrain
     form and its template all read them from here.
     """
 

@@ -1,6 +1,6 @@
 """From raw likes to the thresholded users x models likes matrix.
 
-The reference post's data preparation: drop duplicate likes, then drop users and models
+The post's data preparation: drop duplicate likes, then drop users and models
 with too few likes, again and again until nothing changes. Vectorised with
 ``numpy.bincount``; no pandas.
 """
@@ -25,12 +25,12 @@ class Summary:
 
     @property
     def sparsity(self):
-        """Percentage of filled cells, the reference post's "Sparsity"."""
+        """Percentage of filled cells, the post's "Sparsity"."""
         cells = self.users * self.models
         return 100.0 * self.likes / cells if cells else 0.0
 
     def lines(self):
-        """The reference post's three printed lines."""
+        """The post's three printed lines."""
         return [
             f"Number of users: {self.users}",
             f"Number of models: {self.models}",
@@ -56,12 +56,12 @@ class Prepared:
     after: Summary
 
     def report(self):
-        """The reference post's printout, as lines."""
+        """The post's printout, as lines."""
         return report_lines(self.duplicates, self.before, self.after)
 
 
 def report_lines(duplicates, before, after):
-    """The reference post's printout of duplicates and the :class:`Summary` before and after
+    """The post's printout of duplicates and the :class:`Summary` before and after
     thresholding."""
     return (
         [f"Duplicated rows: {duplicates}", "Starting likes info"]

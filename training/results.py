@@ -1,4 +1,4 @@
-"""RESULTS.json, the search's record: write, read and validate (schema in README.md).
+"""RESULTS.json, the search's record: write, read and validate (schema in docs/interfaces.md).
 
 Written by ``search`` as it goes; read by ``fit --from-search``, ``plot`` and
 the admin pages. Metrics that are NaN (a diverged fit) are ``null``. Curves
@@ -42,7 +42,7 @@ def held_out(results):
 
 
 def schema_problem(results):
-    """What keeps ``results`` from being a RESULTS.json (README.md), or None."""
+    """What keeps ``results`` from being a RESULTS.json (docs/interfaces.md), or None."""
     try:
         for key in ("sha256", "users", "models", "likes"):
             results["dataset"][key]

@@ -3,7 +3,7 @@
 Two strategies (:mod:`training.halving`): the full ``grid`` runs every
 configuration to the last epoch; successive ``halving`` stops most of them at
 early rungs. Either way each configuration is one warm-started fit, evaluated
-at every checkpoint epoch it reaches and logged as the reference post's table.
+at every checkpoint epoch it reaches and logged as the post's table.
 
 The configuration and its epoch are picked on a validation split: likes held
 out from the training likes by a second split with its own seed. The pick
@@ -12,7 +12,7 @@ so its test figure is one measurement, not the largest of many noisy ones.
 ``pick_on="test"`` keeps the earlier way (curves and pick on the test split),
 for figures comparable with older runs.
 
-RESULTS.json (schema in README.md) is rewritten atomically after each
+RESULTS.json (schema in docs/interfaces.md) is rewritten atomically after each
 stretch of a fit, so an interrupted search resumes where it stopped; fits
 paused at a rung wait in :class:`training.saved_fits.SavedFits`. Metrics
 that are NaN (a diverged fit) are written as ``null``.
@@ -52,7 +52,7 @@ class Grid:
     alpha: tuple = (1.0, 10.0, 50.0, 100.0, 500.0, 1000.0)
 
     def configurations(self):
-        """:class:`Params` of every combination, in the reference post's order (alpha fastest)."""
+        """:class:`Params` of every combination, in the post's order (alpha fastest)."""
         return [
             Params(f, r, a)
             for f, r, a in itertools.product(self.factors, self.regularization, self.alpha)
@@ -61,7 +61,7 @@ class Grid:
 
 @dataclass(frozen=True)
 class SplitSettings:
-    """How the likes are split and scored: p@k's k, the reference post's split arguments,
+    """How the likes are split and scored: p@k's k, the post's split arguments,
     the similar list's length and the similarity exponents it is scored with, and where
     the pick is made (``pick_on``: a validation split drawn from the training likes with
     ``validation_seed``, ``seed + 1`` unless given, or the test split itself)."""
@@ -483,7 +483,7 @@ def summary_lines(results):
 
 
 def pick_lines(results):
-    """One line per pick: best p@k (the reference post's), and best simk when measured;
+    """One line per pick: best p@k (the post's), and best simk when measured;
     with the validation figures it was chosen by, when picked on validation."""
     best, baseline, split = results["best"], results["baseline"], results["split"]
     chosen = _chosen_by(best, "patk", f"p@{split['k']}", results)

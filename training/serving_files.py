@@ -22,7 +22,7 @@ derivatives) holds:
 
 Every worker maps these read-only, so a machine holds one copy however many
 workers serve. Nothing maps the artifact itself after the build: a file
-rewritten in place (not replaced, as the contract asks) would pull pages
+rewritten in place (not replaced, as docs/artifact.md asks of writers) would pull pages
 from under a map and kill the worker with SIGBUS; sidecar files are never
 rewritten, new content gets a new folder. The folder is built once, under a file lock (other workers
 wait, then map it), into a temporary folder renamed into place. Large

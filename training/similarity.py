@@ -2,7 +2,7 @@
 
     s(i, j) = y_i . y_j / (|y_i| |y_j| ** exponent)
 
-Exponent 1 is the cosine (the reference post's score); 0 is the unit query's dot
+Exponent 1 is the cosine (the post's score); 0 is the unit query's dot
 product with the raw item vectors, which favours models with long vectors
 (the often liked ones); values between keep part of the length. The query's
 own length divides every score of one list alike, so it never changes the

@@ -1,9 +1,9 @@
-"""The reference post's two search figures as one inline SVG, without matplotlib.
+"""The post's two search figures as one inline SVG, without matplotlib.
 
 Left: the best configuration's learning curve (held-out p@k against epochs:
 validation, or test for a search that picked on test) with its best epoch
 marked and the popularity baseline dashed. Right: every configuration's
-p@k trace, the better ones darker, as the reference post drew them; a cross
+p@k trace, the better ones darker, as the post drew them; a cross
 ends the traces that successive halving stopped early. When the search
 measured similar-list recall, a second row: the simk curves of the best
 configuration by simk, one per similarity exponent, and the exponent's

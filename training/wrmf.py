@@ -75,7 +75,7 @@ def fit(likes, params, iterations, seed=0, on_iteration=None):
 
     ``on_iteration(done)``, if given, is called after each ALS iteration
     (progress bars); one iteration at a time gives the same factors as one
-    call, but re-transposes the matrix each time (about 5% at the reference post's size).
+    call, but re-transposes the matrix each time (about 5% at the post's size).
     """
     model = WRMF(params, seed)
     c = confidence(likes, params.alpha)

@@ -30,7 +30,7 @@ from . import (
     trial,
 )
 
-# templates/ and static/ sit beside the packages (the design card's layout).
+# templates/ and static/ sit beside the packages (the project's layout).
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

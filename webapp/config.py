@@ -1,4 +1,4 @@
-"""Configuration: the contract's defaults, then ``SKETCHREC_*`` variables or a test mapping."""
+"""Configuration: the defaults (docs/configuration.md), then ``SKETCHREC_*`` or a test mapping."""
 
 import os
 
@@ -9,7 +9,7 @@ FALSE_WORDS = {"", "0", "false", "no", "off"}
 
 
 def defaults(instance_path):
-    """The contract's defaults; paths are absolute, under the instance folder."""
+    """The documented defaults; paths are absolute, under the instance folder."""
     return {
         "MODEL_PATH": os.path.join(instance_path, "models", "active.npz"),
         "SKETCHFAB_API_URL": "https://api.sketchfab.com/v3",

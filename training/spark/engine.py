@@ -59,7 +59,7 @@ class SparkPrepared:
         return self.after.users
 
     def report(self):
-        """The reference post's printout: :meth:`training.prepare.Prepared.report`'s lines."""
+        """The post's printout: :meth:`training.prepare.Prepared.report`'s lines."""
         return report_lines(self.duplicates, self.before, self.after)
 
 

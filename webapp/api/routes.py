@@ -1,4 +1,4 @@
-"""The JSON API: similar models, recommendations from hearts, a health check (CONTRACT.md)."""
+"""The JSON API: similar models, recommendations from hearts, health (docs/web-and-api.md)."""
 
 import json
 

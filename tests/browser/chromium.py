@@ -7,16 +7,13 @@ Screenshots land in ``test-artifacts/``.
 """
 
 import os
-import threading
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts"
-)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ARTIFACTS = os.path.join(ROOT, "test-artifacts")
 # Without the background-networking flags Chromium keeps dialling out of this closed network.
 LAUNCH_ARGS = [
     "--headless",
@@ -98,16 +95,6 @@ def focus_ring(page):
         return [el.tagName.toLowerCase(), (el.innerText || el.value || '').trim(),
                 `${css.outlineStyle} ${css.outlineWidth}`];
     }""")
-
-
-def serve(app):
-    """Yield the URL of ``app`` served over real HTTP on a free loopback port (fixture body)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 def scroll_images_into_view(page):

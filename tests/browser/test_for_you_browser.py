@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from browser import serve, shot
+from tests.browser.chromium import shot
+from tests.live_server import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

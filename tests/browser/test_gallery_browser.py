@@ -7,7 +7,7 @@ Playwright cannot download its own browser here, so it launches
 
 import pytest
 
-from browser import scroll_images_into_view, shot
+from tests.browser.chromium import scroll_images_into_view, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

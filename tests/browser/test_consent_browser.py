@@ -8,8 +8,9 @@ import pytest
 
 from webapp.events import tickets
 
-from browser import serve, shot
-from event_helpers import random_candidate, stored
+from tests.browser.chromium import shot
+from tests.event_helpers import random_candidate, stored
+from tests.live_server import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

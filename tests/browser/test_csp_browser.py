@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from admin_server import PASSWORD, AdminServer
-from browser import scroll_images_into_view
+from tests.admin_server import PASSWORD, AdminServer
+from tests.browser.chromium import scroll_images_into_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

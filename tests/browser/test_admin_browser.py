@@ -7,8 +7,8 @@ import pytest
 
 from training.likes import file_sha256
 
-from admin_server import PASSWORD, served_sha
-from browser import shot
+from tests.admin_server import PASSWORD, served_sha
+from tests.browser.chromium import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -10,8 +10,8 @@ colour contrast, the measured figures. A page added later is one more line in
 
 import pytest
 
-from admin_server import PASSWORD
-from browser import FAILING_IMPACTS, axe_violations, describe_violations, focus_ring
+from tests.admin_server import PASSWORD
+from tests.browser.chromium import FAILING_IMPACTS, axe_violations, describe_violations, focus_ring
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
