@@ -15,6 +15,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from training.likes import file_sha256
+from training.results import fits_folder
 from webapp.admin.jobs import launcher, store
 
 from tests.admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for
@@ -142,10 +143,12 @@ def test_a_killed_job_fails_and_the_old_model_keeps_serving(server, admin, demo_
     a_mid = demo_model.mids[0]
     neighbours = similar(server, a_mid)
     job_id = start_job(server, admin, mode="tune")
-    job = wait_for(server, admin, job_id, lambda j: j["status"] == "running" and j["child_pid"])
+    paused = fits_folder(store.job_paths(server.env["SKETCHREC_JOBS_DIR"], job_id).results)
+    job = wait_for(server, admin, job_id, lambda j: os.path.isdir(paused) and j["child_pid"])
     os.kill(job["child_pid"], signal.SIGKILL)
     job = wait_for(server, admin, job_id, lambda j: j["status"] not in store.ACTIVE)
     assert job["status"] == "failed" and job["error"] == "killed by signal 9"
+    assert not os.path.exists(paused)  # halving's paused fits go with the job
     assert open(server.model_path, "rb").read() == before
     assert health(server)["model"]["sha256"] == sha
     assert similar(server, a_mid) == neighbours

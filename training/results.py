@@ -15,6 +15,11 @@ from .atomic import write_text
 from .errors import BadInput
 
 
+def fits_folder(path):
+    """Where a search writing RESULTS.json at ``path`` keeps its paused fits."""
+    return f"{path}.fits"
+
+
 def write_results(path, results):
     """Write RESULTS.json atomically; strict JSON (NaN is never written)."""
     write_text(path, json.dumps(results, indent=1, allow_nan=False) + "\n")

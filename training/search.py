@@ -32,7 +32,7 @@ from .errors import BadInput
 from .evaluation import EXPONENTS, SIM_K, Evaluation
 from .learning_curve import learning_curve
 from .params import Params
-from .results import held_out, read_results, write_results
+from .results import fits_folder, held_out, read_results, write_results
 from .saved_fits import SavedFits
 from .similarity import COSINE
 from .split import split_likes
@@ -168,7 +168,7 @@ def run_search(
         _update_bests(results)
     _echo_intro(results, echo)
     run = _Run(results, out, scoring, settings.seed, echo)
-    saved = SavedFits(f"{out}.fits")
+    saved = SavedFits(fits_folder(out))
     with tqdm(
         total=schedule.work(),
         initial=sum(c["epochs"][-1] for c in results["curves"]),

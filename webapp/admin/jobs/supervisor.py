@@ -10,12 +10,14 @@ so nothing of a job outlives it; SIGTERM (Cancel) ends the job as cancelled.
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
 from training.halving import search_progress
+from training.results import fits_folder
 
 from ...child_processes import die_with
 from .. import activation
@@ -51,6 +53,8 @@ def supervise(folder, job_id):
         job.update(status="failed", error=str(e) or type(e).__name__)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the end is being recorded
+        # A job's search is never resumed: the fits a stopped one paused would only fill the disk.
+        shutil.rmtree(fits_folder(store.job_paths(folder, job_id).results), ignore_errors=True)
         job.update(
             finished_at=store.now(),
             seconds=round(time.monotonic() - started, 2) if job["started_at"] else None,
