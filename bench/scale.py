@@ -122,7 +122,9 @@ def child_index(path):
     if status:
         raise SystemExit(status)
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak_mib": peak_rss_mib(), "folder": out.getvalue()}))
+    folder, calibration = out.getvalue().strip().split("\n", 1)
+    found = {"seconds": seconds, "peak_mib": peak_rss_mib(), "calibration": calibration}
+    print(json.dumps({**found, "folder": folder}))
 
 
 def in_child(*args):
