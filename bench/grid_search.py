@@ -33,10 +33,10 @@ import time
 
 import numpy as np
 
+from training.core.likes import read_likes
+from training.core.params import Params
+from training.core.prepare import dataset_summary, prepare
 from training.evaluation import Evaluation
-from training.likes import read_likes
-from training.params import Params
-from training.prepare import dataset_summary, prepare
 from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, grid_search
 from training.split import split_likes
 from training.wrmf import fit

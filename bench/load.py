@@ -48,10 +48,11 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))  # the fake Sketchfab API lives 
 
 from serve import free_port, micro_seconds, wait_until_up  # noqa: E402
 
-from training import artifact, demo, wrmf  # noqa: E402
-from training.likes import file_sha256, read_likes  # noqa: E402
-from training.params import Params  # noqa: E402
-from training.prepare import dataset_summary, prepare  # noqa: E402
+from training import demo, wrmf  # noqa: E402
+from training.core import artifact  # noqa: E402
+from training.core.likes import file_sha256, read_likes  # noqa: E402
+from training.core.params import Params  # noqa: E402
+from training.core.prepare import dataset_summary, prepare  # noqa: E402
 from webapp.serving.catalog import Catalog  # noqa: E402
 
 from fake_sketchfab import FakeSketchfab  # noqa: E402

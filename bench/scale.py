@@ -4,7 +4,7 @@ Usage: ``.venv/bin/python bench/scale.py --models 1000000 [--factors 64] [--work
 
 On a synthetic artifact (item vectors drawn from a mixture of gaussians,
 hex mids, names from a word list, about ``--likes-per-model`` likes each,
-written with ``training.artifact.save_model``):
+written with ``training.core.artifact.save_model``):
 
 1. ``python -m training index``: build time and peak RSS of the child.
 2. Loading in a child process: the memory-mapped :class:`Catalog` against
@@ -51,9 +51,9 @@ sys.path.insert(0, BENCH_DIR)
 
 from serve import free_port, wait_until_up  # noqa: E402
 
-from training import artifact, similarity  # noqa: E402
-from training.likes import file_sha256  # noqa: E402
-from training.params import Params  # noqa: E402
+from training.core import artifact, similarity  # noqa: E402
+from training.core.likes import file_sha256  # noqa: E402
+from training.core.params import Params  # noqa: E402
 
 RELOAD_SECONDS = 900  # longest wait for a reload to finish while requests run
 
@@ -204,7 +204,7 @@ def gunicorn_memory(path, workers, mids, words, rng):
 
 def time_queries(catalog, rows, exact):
     """Per-query wall and CPU seconds of the similar query; the lists."""
-    from training import ann_index
+    from training.core import ann_index
     from webapp.serving.neighbours import similar_rows
 
     walls, cpus, lists = [], [], []

@@ -45,8 +45,8 @@ OUT = os.path.join(BENCH_DIR, "out")
 # The fake Sketchfab API lives with the tests, which are not an installed package.
 sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
 
-from training import artifact  # noqa: E402
-from training.params import Params  # noqa: E402
+from training.core import artifact  # noqa: E402
+from training.core.params import Params  # noqa: E402
 from webapp.serving.model_store import ModelStore  # noqa: E402
 from webapp.serving.neighbours import similar_rows  # noqa: E402
 

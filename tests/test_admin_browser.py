@@ -5,7 +5,7 @@ Log in, retrain with "tune first", watch it finish, see the curves.
 
 import pytest
 
-from training.likes import file_sha256
+from training.core.likes import file_sha256
 
 from admin_server import PASSWORD, served_sha
 from browser import shot

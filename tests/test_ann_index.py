@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training import ann_index
+from training.core import ann_index
 from webapp.serving.neighbours import similar_rows
 
 from training_helpers import clustered

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import write_artifact
 
-from training.likes import file_sha256
+from training.core.likes import file_sha256
 
 
 def test_similar_has_the_contract_shape(client, demo_model):

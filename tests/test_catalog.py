@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from conftest import write_artifact
 
-from training import serving_files
-from training.artifact import load_model, open_model
-from training.errors import BadInput
-from training.likes import file_sha256
-from training.similarity import neighbour_space
+from training.core import serving_files
+from training.core.artifact import load_model, open_model
+from training.core.errors import BadInput
+from training.core.likes import file_sha256
+from training.core.similarity import neighbour_space
 from webapp.serving.catalog import Catalog
 from webapp.serving.neighbours import co_likes, similar_rows
 

@@ -12,7 +12,7 @@ import sys
 import psutil
 import pytest
 
-from training.likes import file_sha256
+from training.core.likes import file_sha256
 from webapp.admin.jobs import launcher, store
 
 from admin_server import health, post, served_sha, similar, start_job, wait_for

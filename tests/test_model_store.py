@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from conftest import write_artifact
 
-from training.artifact import load_model
-from training.errors import BadInput
-from training.likes import file_sha256
+from training.core.artifact import load_model
+from training.core.errors import BadInput
+from training.core.likes import file_sha256
 from webapp.serving.model_store import EXTENSION
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.similarity import neighbour_space
+from training.core.similarity import neighbour_space
 from webapp.serving import current_catalog
 from webapp.serving.neighbours import similar_rows
 

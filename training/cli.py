@@ -13,15 +13,16 @@ import time
 
 from tqdm import tqdm
 
-from . import artifact, demo, fetch, fold_in_evaluation, search, serving_files, svg_plot, wrmf
+from . import demo, fetch, fold_in_evaluation, search, wrmf
 from .arg_types import comma_list, epoch_range, fraction, non_negative_float, positive_int
-from .atomic import write_text
-from .errors import BadInput
-from .likes import file_sha256, read_likes
-from .params import DEFAULT_ITERATIONS, Params
-from .prepare import dataset_summary, prepare
-from .results import read_results
-from .similarity import COSINE
+from .core import artifact, serving_files, svg_plot
+from .core.atomic import write_text
+from .core.errors import BadInput
+from .core.likes import file_sha256, read_likes
+from .core.params import DEFAULT_ITERATIONS, Params
+from .core.prepare import dataset_summary, prepare
+from .core.results import read_results
+from .core.similarity import COSINE
 
 OBJECTIVES = ("similar", "patk")  # what fit --from-search picks by: simk of the lists, user p@k
 

@@ -17,12 +17,12 @@ from dataclasses import asdict, dataclass
 from tqdm import tqdm
 
 from . import log_table
-from .errors import BadInput
+from .core.errors import BadInput
+from .core.params import Params
+from .core.results import read_results, write_results
+from .core.similarity import COSINE
 from .evaluation import EXPONENTS, SIM_K, Evaluation
 from .learning_curve import learning_curve
-from .params import Params
-from .results import read_results, write_results
-from .similarity import COSINE
 from .split import split_likes
 
 METRIC_COLUMNS = ["epochs", "p@k train", "p@k test", "mse train", "mse test"]
@@ -81,9 +81,9 @@ def grid_search(
     progress=False,
     echo=tqdm.write,
 ):
-    """Run the search on :class:`training.prepare.Prepared` likes; return the results dict.
+    """Run the search on :class:`training.core.prepare.Prepared` likes; return the results dict.
 
-    ``dataset`` is :func:`training.prepare.dataset_summary`; ``out`` the RESULTS.json path,
+    ``dataset`` is :func:`training.core.prepare.dataset_summary`; ``out`` the RESULTS.json path,
     written after every configuration. With ``resume``, configurations
     already in ``out`` are kept and skipped; ``out`` must come from the same
     likes, split settings and epochs (else :class:`BadInput`). ``echo``

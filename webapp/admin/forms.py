@@ -11,7 +11,7 @@ from wtforms import BooleanField, FloatField, IntegerField, RadioField, SelectFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
-from training.params import DEFAULT_ITERATIONS, Params
+from training.core import DEFAULT_ITERATIONS, Params
 
 DEFAULTS = Params()
 PARAMETERS = ("factors", "regularization", "alpha", "iterations")

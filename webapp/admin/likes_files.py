@@ -4,9 +4,7 @@ import os
 import secrets
 from datetime import UTC, datetime
 
-from training.errors import BadInput
-from training.likes import read_likes
-from training.prepare import prepare
+from training.core import BadInput, prepare_likes, read_likes
 
 EXTENSIONS = (".psv", ".csv", ".txt")
 
@@ -48,7 +46,7 @@ def save_upload(folder, stream):
     partial = os.path.join(folder, "." + name)
     stream.save(partial)
     try:
-        prepared = prepare(read_likes(partial))
+        prepared = prepare_likes(read_likes(partial))
     except BadInput as e:
         os.remove(partial)
         raise BadInput(str(e).replace(partial, "the uploaded file", 1)) from None

@@ -19,11 +19,7 @@ from flask import (
     url_for,
 )
 
-from training.errors import BadInput
-from training.likes import file_sha256
-from training.params import Params
-from training.results import read_results
-from training.svg_plot import curves_svg, figure_numbers
+from training.core import BadInput, Params, curves_svg, figure_numbers, file_sha256, read_results
 
 from ..serving import ModelUnavailable, current_catalog
 from . import activation, likes_files

@@ -5,10 +5,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from training import ann_index, fold_in, serving_files
-from training.artifact import open_model, users_of
-from training.name_index import Matches, NameIndex
-from training.similarity import COSINE, query
+from training.core import (
+    COSINE,
+    Matches,
+    NameIndex,
+    ann_index,
+    fold_in,
+    open_model,
+    query,
+    serving_files,
+    users_of,
+)
 
 from .neighbours import co_likes, similar_rows
 
@@ -26,7 +33,7 @@ class Catalog:
     """One loaded artifact, read-only (shared by request threads).
 
     Every array is a read-only memory map of the artifact's sidecar folder
-    (:mod:`training.serving_files`), so the workers of a machine share one copy and no
+    (:mod:`training.core.serving_files`), so the workers of a machine share one copy and no
     per-model Python object is built. ``vectors`` float32 [models, factors]
     are the item vectors divided by their length to the power ``exponent``
     (the meta's ``similarity_exponent``; 1.0, cosine, when absent) and
@@ -130,14 +137,14 @@ class Catalog:
 
     def search(self, text):
         """Rows whose name contains ``text`` (case-insensitive), most liked first: a lazy
-        sequence of at most :data:`training.name_index.MAX_MATCHES` (``capped`` says so)."""
+        sequence of at most :data:`training.core.name_index.MAX_MATCHES` (``capped`` says so)."""
         return Matches(self.name_index, text, self.popular)
 
     def recommend(self, rows, k):
         """Up to ``k`` models for a visitor who liked ``rows`` (distinct), best first.
 
         Cards with ``score`` (predicted preference) and ``because`` (the mid of
-        the liked model that contributes most); see :mod:`training.fold_in`.
+        the liked model that contributes most); see :mod:`training.core.fold_in`.
         """
         params = self.meta["params"]
         found = fold_in.recommend(

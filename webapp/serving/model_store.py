@@ -22,8 +22,7 @@ from flask import current_app
 from threadpoolctl import threadpool_limits
 from werkzeug.exceptions import ServiceUnavailable
 
-from training import serving_files
-from training.errors import BadInput
+from training.core import BadInput, serving_files
 
 from .catalog import Catalog
 

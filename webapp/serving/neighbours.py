@@ -1,22 +1,21 @@
 """Exact neighbours by the artifact's similarity score, and shared likes, one query at a time.
 
-The score is :mod:`training.similarity`'s ``y_i . y_j / (|y_i| |y_j| ** exponent)``
+The score is :mod:`training.core.similarity`'s ``y_i . y_j / (|y_i| |y_j| ** exponent)``
 (exponent 1: cosine). The item vectors are stored once divided by
 ``|y_j| ** exponent``; a query is one matrix-vector product of them with the
-unit query vector and the exact top k of :func:`training.top_k.top_k`:
+unit query vector and the exact top k of :func:`training.core.top_k.top_k`:
 O(models x factors) time and O(models) memory, never an all-pairs matrix.
 """
 
 import numpy as np
 
-from training import similarity
-from training.top_k import ranked_top_k
+from training.core import ranked_top_k, similarity
 
 
 def similar_rows(vectors, norms, exponent, row, k):
     """The ``k`` rows scoring highest with ``row``, best first, never ``row`` itself.
 
-    ``vectors``/``norms`` from :func:`training.similarity.neighbour_space` with the same
+    ``vectors``/``norms`` from :func:`training.core.similarity.neighbour_space` with the same
     ``exponent``. Returns ``(rows, scores)``: int64 [min(k, n-1)] and float32
     scores of the same length; equal scores are ordered by row.
     """

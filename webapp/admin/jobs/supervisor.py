@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from training.results import configurations_done
+from training.core import configurations_done
 
 from .. import activation
 from . import store

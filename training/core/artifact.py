@@ -7,7 +7,7 @@ int64 (model-major CSR of who liked what: rows = models, columns = users),
 exponent, since simk; 1.0, cosine, when absent). Written atomically; loaded
 with ``allow_pickle=False``. Each member's data starts 64-byte aligned, so
 the web app maps the arrays instead of reading them
-(:mod:`training.artifact_mmap`).
+(:mod:`training.core.artifact_mmap`).
 """
 
 import json
@@ -114,7 +114,7 @@ def load_model(path):
 
 def open_model(path, check_content=True):
     """The artifact at ``path`` with its arrays memory-mapped read-only (see
-    :mod:`training.artifact_mmap`), checked as :func:`load_model` checks it.
+    :mod:`training.core.artifact_mmap`), checked as :func:`load_model` checks it.
 
     ``check_content=False`` checks the keys, meta and shapes only, which
     reads no array: for a caller that knows this content passed before.

@@ -16,8 +16,8 @@ derivatives) holds:
 | ``popular.npy`` | int32/int64 [models] | rows most liked first (stable) |
 | ``likes_indptr.npy`` | int64 [models + 1] | the likes CSR's row pointers |
 | ``likes_indices.npy`` | int32 (int64 past 2**31 users) [likes] | its user columns |
-| ``names.sqlite`` | | :mod:`training.name_index` |
-| ``neighbours.faiss`` | | :mod:`training.ann_index`, only from ``ann_threshold`` models |
+| ``names.sqlite`` | | :mod:`training.core.name_index` |
+| ``neighbours.faiss`` | | :mod:`training.core.ann_index`, only from ``ann_threshold`` models |
 
 Every worker maps these read-only, so a machine holds one copy however many
 workers serve. Nothing maps the artifact itself after the build: a file
@@ -42,10 +42,10 @@ import tempfile
 
 import numpy as np
 
+from ..metrics import item_gram
 from . import ann_index, name_index, similarity
 from .artifact import open_model
 from .errors import BadInput
-from .metrics import item_gram
 
 ANN_THRESHOLD = 500_000  # models from which the similar query is approximate
 IN_PROCESS_MODELS = 100_000  # below this, building in the worker costs less than a child
@@ -104,7 +104,7 @@ def build(path, sha256, ann_threshold=ANN_THRESHOLD):
     """Build the sidecar folder of the artifact at ``path`` (content ``sha256``) if missing.
 
     Returns the folder. The artifact's content is checked first
-    (:func:`training.artifact.open_model`; :class:`BadInput` if unusable),
+    (:func:`training.core.artifact.open_model`; :class:`BadInput` if unusable),
     so a folder exists only for content that passed. Safe to run from
     several processes at once.
     """

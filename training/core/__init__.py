@@ -1,0 +1,54 @@
+"""The model core: what training writes and the web app reads, in one package.
+
+Training (``training/``) and the web app (``webapp/``) meet here and nowhere
+else: the web app imports only the names below. The modules:
+
+- ``errors``: :class:`BadInput`, the one-line "what and where" error of bad files.
+- ``atomic``: files written under a temporary name, then renamed into place.
+- ``likes`` / ``prepare``: the reference post's likes file; duplicates and thresholding.
+- ``params``: the WRMF parameters and their defaults (imports no ``implicit``).
+- ``results``: RESULTS.json, the search's record; ``svg_plot`` draws its curves.
+- ``artifact`` / ``artifact_mmap``: the model ``.npz`` file, its checks, its arrays mapped.
+- ``similarity`` / ``top_k``: the neighbour score and the exact top k of score rows.
+- ``fold_in``: a visitor's vector from a few likes, and "because" explanations.
+- ``serving_files``: the memory-mapped folder a model is served from, built once
+  beside the artifact; ``ann_index`` the approximate neighbours in it and
+  ``name_index`` the name search.
+"""
+
+from .artifact import load_model, open_model, users_of
+from .atomic import atomic_path, write_text
+from .errors import BadInput
+from .likes import file_sha256, read_likes
+from .name_index import Matches, NameIndex
+from .params import DEFAULT_ITERATIONS, Params
+from .prepare import prepare as prepare_likes
+from .results import configurations_done, read_results
+from .serving_files import ANN_THRESHOLD
+from .similarity import COSINE, query
+from .svg_plot import curves_svg, figure_numbers
+from .top_k import ranked_top_k
+
+__all__ = [
+    "ANN_THRESHOLD",
+    "COSINE",
+    "DEFAULT_ITERATIONS",
+    "BadInput",
+    "Matches",
+    "NameIndex",
+    "Params",
+    "atomic_path",
+    "configurations_done",
+    "curves_svg",
+    "figure_numbers",
+    "file_sha256",
+    "load_model",
+    "open_model",
+    "prepare_likes",
+    "query",
+    "ranked_top_k",
+    "read_likes",
+    "read_results",
+    "users_of",
+    "write_text",
+]
