@@ -205,7 +205,7 @@ def gunicorn_memory(path, workers, mids, words, rng):
 def time_queries(catalog, rows, exact):
     """Per-query wall and CPU seconds of the similar query; the lists."""
     from training.core import ann_index
-    from webapp.serving.neighbours import similar_rows
+    from training.core.neighbours import similar_rows
 
     walls, cpus, lists = [], [], []
     for row in rows:

@@ -46,9 +46,9 @@ OUT = os.path.join(BENCH_DIR, "out")
 sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
 
 from training.core import artifact  # noqa: E402
+from training.core.neighbours import similar_rows  # noqa: E402
 from training.core.params import Params  # noqa: E402
 from webapp.serving.model_store import ModelStore  # noqa: E402
-from webapp.serving.neighbours import similar_rows  # noqa: E402
 
 from fake_sketchfab import FakeSketchfab  # noqa: E402
 

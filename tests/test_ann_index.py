@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from training.core import ann_index
-from webapp.serving.neighbours import similar_rows
+from training.core.neighbours import similar_rows
 
 from training_helpers import clustered
 

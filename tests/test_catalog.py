@@ -11,9 +11,9 @@ from training.core import serving_files
 from training.core.artifact import load_model, open_model
 from training.core.errors import BadInput
 from training.core.likes import file_sha256
+from training.core.neighbours import co_likes, similar_rows
 from training.core.similarity import neighbour_space
 from webapp.serving.catalog import Catalog
-from webapp.serving.neighbours import co_likes, similar_rows
 
 from training_helpers import clustered
 

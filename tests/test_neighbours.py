@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from training.core.neighbours import similar_rows
 from training.core.similarity import neighbour_space
 from webapp.serving import current_catalog
-from webapp.serving.neighbours import similar_rows
 
 
 def query(factors, row, exponent, k):

@@ -16,8 +16,7 @@ from training.core import (
     serving_files,
     users_of,
 )
-
-from .neighbours import co_likes, similar_rows
+from training.core.neighbours import co_likes, similar_rows
 
 
 class LikesPattern(NamedTuple):

@@ -9,7 +9,8 @@ O(models x factors) time and O(models) memory, never an all-pairs matrix.
 
 import numpy as np
 
-from training.core import ranked_top_k, similarity
+from . import similarity
+from .top_k import ranked_top_k
 
 
 def similar_rows(vectors, norms, exponent, row, k):
