@@ -129,7 +129,7 @@ def child_load(mode, path):
         from webapp.serving.catalog import Catalog
 
         catalog = Catalog.open(path, file_sha256(path), ann_threshold=10**12)
-        unit = catalog.vectors  # the synthetic artifacts are cosine: unit vectors
+        unit = catalog.neighbours.vectors  # the synthetic artifacts are cosine: unit vectors
     else:  # the catalogue before issue 11: bytes read, np.load copies, Python lists and a dict
         with open(path, "rb") as f:
             data = f.read()
@@ -207,14 +207,15 @@ def time_queries(catalog, rows, exact):
     from training.core import ann_index
     from training.core.neighbours import similar_rows
 
+    index = catalog.neighbours
     walls, cpus, lists = [], [], []
     for row in rows:
         wall, cpu = time.perf_counter(), time.process_time()
         if exact:
-            found, _ = similar_rows(catalog.vectors, catalog.norms, catalog.exponent, row, 10)
+            found, _ = similar_rows(index.vectors, index.norms, index.exponent, row, 10)
         else:
-            query = catalog.vectors[row]  # cosine: the unit vector is the query
-            found, _ = ann_index.similar_rows(catalog.ann, catalog.vectors, query, row, 10)
+            query = index.vectors[row]  # cosine: the unit vector is the query
+            found, _ = ann_index.similar_rows(index.ann, index.vectors, query, row, 10)
         cpus.append(time.process_time() - cpu)
         walls.append(time.perf_counter() - wall)
         lists.append(found)
@@ -238,8 +239,8 @@ def neighbour_queries(catalog, queries, rng):
         "ann_wall": millis(a_wall),
         "ann_cpu": millis(a_cpu),
         "recall_at_10": round(float(recall), 4),
-        "nlist": catalog.ann.nlist,
-        "nprobe": catalog.ann.nprobe,
+        "nlist": catalog.neighbours.ann.nlist,
+        "nprobe": catalog.neighbours.ann.nprobe,
     }
 
 

@@ -9,9 +9,9 @@ from threadpoolctl import threadpool_limits
 from training import demo
 from training.confidence import confidence
 from training.core import fold_in
+from training.core.fold_in import item_gram
 from training.core.likes import read_likes
 from training.core.prepare import prepare
-from training.metrics import item_gram
 
 REGULARIZATION, ALPHA = 0.1, 50.0
 

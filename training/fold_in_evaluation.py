@@ -72,7 +72,7 @@ def evaluate_fold_in(likes, params, iterations, settings, few=3):
 
     without = wrmf.fit(_without_rows(split.train, split.users), params, iterations, settings.seed)
     y = without.item_factors
-    gram = metrics.item_gram(y)
+    gram = fold_in.item_gram(y)
     known = split.train[split.users]
     few_likes = sample_likes(known, few, settings.seed)
 

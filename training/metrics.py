@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .core import similarity
+from .core.fold_in import item_gram
 from .core.top_k import largest, padded_width, top_k
 
 # Users scored at once: at least 64 (64 x 25k float32 scores, 6 MB, stay in
@@ -261,12 +262,6 @@ def _hits(top, cells, width):
     wanted = (np.arange(top.shape[0])[:, None] * width + top).ravel()
     found = np.take(stored, np.searchsorted(stored, wanted), mode="clip")
     return int(np.count_nonzero(found == wanted))
-
-
-def item_gram(item_vectors):
-    """``Y^T Y`` in float64 [f, f]; shared by every :func:`mse` of one model."""
-    y = np.asarray(item_vectors, dtype=np.float64)
-    return y.T @ y
 
 
 def mse(user_vectors, item_vectors, observed, gram=None):

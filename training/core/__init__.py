@@ -10,24 +10,26 @@ else: the web app imports only the names below. The modules:
 - ``results``: RESULTS.json, the search's record; ``svg_plot`` draws its curves.
 - ``artifact`` / ``artifact_mmap``: the model ``.npz`` file, its checks, its arrays mapped.
 - ``similarity`` / ``top_k``: the neighbour score and the exact top k of score rows.
+- ``neighbours``: :class:`NeighbourIndex`, the similar-models query, exact or
+  approximate (``ann_index``, faiss), and "N people liked both".
 - ``fold_in``: a visitor's vector from a few likes, and "because" explanations.
 - ``serving_files``: the memory-mapped folder a model is served from, built once
-  beside the artifact; ``ann_index`` the approximate neighbours in it and
-  ``name_index`` the name search.
+  beside the artifact, opened as :class:`Served`; ``name_index`` the name search in it.
 """
 
-from .artifact import load_model, open_model, users_of
+from .artifact import load_model
 from .atomic import atomic_path, write_text
 from .errors import BadInput
+from .fold_in import recommend
 from .likes import file_sha256, read_likes
 from .name_index import Matches, NameIndex
+from .neighbours import NeighbourIndex, co_likes
 from .params import DEFAULT_ITERATIONS, Params
 from .prepare import prepare as prepare_likes
 from .results import configurations_done, read_results
-from .serving_files import ANN_THRESHOLD
-from .similarity import COSINE, query
+from .serving_files import ANN_THRESHOLD, Served, open_served
+from .similarity import COSINE
 from .svg_plot import curves_svg, figure_numbers
-from .top_k import ranked_top_k
 
 __all__ = [
     "ANN_THRESHOLD",
@@ -36,19 +38,20 @@ __all__ = [
     "BadInput",
     "Matches",
     "NameIndex",
+    "NeighbourIndex",
     "Params",
+    "Served",
     "atomic_path",
+    "co_likes",
     "configurations_done",
     "curves_svg",
     "figure_numbers",
     "file_sha256",
     "load_model",
-    "open_model",
+    "open_served",
     "prepare_likes",
-    "query",
-    "ranked_top_k",
     "read_likes",
     "read_results",
-    "users_of",
+    "recommend",
     "write_text",
 ]

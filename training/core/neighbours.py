@@ -1,16 +1,53 @@
-"""Exact neighbours by the artifact's similarity score, and shared likes, one query at a time.
+"""The similar-models query: one index, exact or approximate, and "N people liked both".
 
 The score is :mod:`training.core.similarity`'s ``y_i . y_j / (|y_i| |y_j| ** exponent)``
 (exponent 1: cosine). The item vectors are stored once divided by
-``|y_j| ** exponent``; a query is one matrix-vector product of them with the
+``|y_j| ** exponent``; an exact query is one matrix-vector product of them with the
 unit query vector and the exact top k of :func:`training.core.top_k.top_k`:
 O(models x factors) time and O(models) memory, never an all-pairs matrix.
+Large catalogues add an approximate index (:mod:`training.core.ann_index`)
+whose candidates are scored exactly on the same vectors; whether a
+:class:`NeighbourIndex` has one is settled when the serving files are built
+(:mod:`training.core.serving_files`), and its callers never ask.
 """
 
 import numpy as np
 
-from . import similarity
+from . import ann_index, similarity
 from .top_k import ranked_top_k
+
+
+class NeighbourIndex:
+    """The similar-models query of one served model.
+
+    ``vectors`` float32 [models, factors] and ``norms`` float32 [models] from
+    :func:`training.core.similarity.neighbour_space` with ``exponent``; ``ann``
+    the approximate index over ``vectors`` (:func:`training.core.ann_index.load`),
+    or None for exact answers.
+    """
+
+    def __init__(self, vectors, norms, exponent, ann=None):
+        self.vectors = vectors
+        self.norms = norms
+        self.exponent = exponent
+        self.ann = ann
+
+    @property
+    def approximate(self):
+        """True when the answers come from the approximate index."""
+        return self.ann is not None
+
+    def similar(self, row, k):
+        """Up to ``k`` rows scoring highest with ``row``, best first, never ``row`` itself.
+
+        Returns ``(rows, scores)``: int64 and float32 arrays of the same length,
+        equal scores ordered by row. Exact answers hold ``min(k, models - 1)``
+        rows; approximate ones possibly fewer, with exact scores.
+        """
+        if self.ann is None:
+            return similar_rows(self.vectors, self.norms, self.exponent, row, k)
+        unit_query = similarity.query(self.vectors, self.norms, row, self.exponent)
+        return ann_index.similar_rows(self.ann, self.vectors, unit_query, row, k)
 
 
 def similar_rows(vectors, norms, exponent, row, k):

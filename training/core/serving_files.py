@@ -39,13 +39,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..metrics import item_gram
 from . import ann_index, name_index, similarity
-from .artifact import open_model
+from .artifact import open_model, users_of
 from .errors import BadInput
+from .fold_in import item_gram
+from .name_index import NameIndex
+from .neighbours import NeighbourIndex
 
 ANN_THRESHOLD = 500_000  # models from which the similar query is approximate
 IN_PROCESS_MODELS = 100_000  # below this, building in the worker costs less than a child
@@ -189,3 +192,47 @@ def load_ann(folder):
     """The folder's approximate index, memory-mapped, or None when it has none."""
     path = f"{folder}/{ANN_FILE}"
     return ann_index.load(path) if os.path.exists(path) else None
+
+
+@dataclass(frozen=True)
+class Served:
+    """One artifact as a worker serves it, every part mapped read-only from its sidecar folder.
+
+    ``arrays`` the folder's ``{name: ndarray}`` (:func:`load`), ``meta`` the
+    artifact's dict, ``users`` the likes' user count, ``neighbours`` the
+    similar-models query (approximate when the folder has an index for it)
+    and ``names`` the name search.
+    """
+
+    arrays: dict
+    meta: dict
+    users: int
+    neighbours: NeighbourIndex
+    names: NameIndex
+
+
+def open_served(path, sha256, ann_threshold=ANN_THRESHOLD):
+    """Map the artifact at ``path`` (content ``sha256``) and its sidecar folder, built if
+    missing, as :class:`Served`; the neighbours are approximate from ``ann_threshold`` models.
+
+    The artifact's content is checked when its folder is built, once per
+    content (the folder is named by ``sha256``): a worker that finds the
+    folder reads none of the artifact's arrays. Raises :class:`BadInput`
+    (or ``OSError``) when the artifact cannot serve.
+    """
+    model = open_model(path, check_content=False)
+    models = len(model.mids)
+    folder = ensure(path, sha256, models, ann_threshold)
+    arrays = load(folder)
+    users = users_of(model.meta)  # checked against every index when the folder was built
+    if users is None:  # an artifact without the count: one pass over the likes
+        users = int(arrays["likes_indices"].max(initial=-1)) + 1
+    exponent = float(model.meta.get("similarity_exponent", similarity.COSINE))
+    ann = load_ann(folder) if models >= ann_threshold else None
+    return Served(
+        arrays=arrays,
+        meta=model.meta,
+        users=users,
+        neighbours=NeighbourIndex(arrays["vectors"], arrays["norms"], exponent, ann),
+        names=NameIndex(f"{folder}/{NAMES_FILE}"),
+    )

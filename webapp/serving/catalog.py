@@ -6,17 +6,14 @@ from typing import NamedTuple
 import numpy as np
 
 from training.core import (
-    COSINE,
+    ANN_THRESHOLD,
     Matches,
     NameIndex,
-    ann_index,
-    fold_in,
-    open_model,
-    query,
-    serving_files,
-    users_of,
+    NeighbourIndex,
+    co_likes,
+    open_served,
+    recommend,
 )
-from training.core.neighbours import co_likes, similar_rows
 
 
 class LikesPattern(NamedTuple):
@@ -33,22 +30,18 @@ class Catalog:
 
     Every array is a read-only memory map of the artifact's sidecar folder
     (:mod:`training.core.serving_files`), so the workers of a machine share one copy and no
-    per-model Python object is built. ``vectors`` float32 [models, factors]
-    are the item vectors divided by their length to the power ``exponent``
-    (the meta's ``similarity_exponent``; 1.0, cosine, when absent) and
-    ``norms`` float32 [models] their lengths; ``item_factors`` float32
-    [models, factors] the raw vectors and ``gram`` float64 [factors, factors]
+    per-model Python object is built. ``neighbours`` answers the similar
+    query (exact, or approximate for large models; see
+    :class:`training.core.neighbours.NeighbourIndex`); ``item_factors`` float32
+    [models, factors] are the raw vectors and ``gram`` float64 [factors, factors]
     their ``Y^T Y``, for fold-in. ``mids`` and ``names`` unicode [models],
     ``likes`` int64 [models], ``likes_by_model`` the likes pattern,
     ``mid_order`` the rows in mid order, ``popular`` the rows most liked
-    first, ``name_index`` the name search, ``ann`` the approximate index
-    (None below its threshold), ``meta`` the artifact's dict and ``sha256``
-    the hex digest of its file.
+    first, ``name_index`` the name search, ``meta`` the artifact's dict and
+    ``sha256`` the hex digest of its file.
     """
 
-    vectors: np.ndarray
-    norms: np.ndarray
-    exponent: float
+    neighbours: NeighbourIndex
     item_factors: np.ndarray
     gram: np.ndarray
     mids: np.ndarray
@@ -58,42 +51,30 @@ class Catalog:
     mid_order: np.ndarray
     popular: np.ndarray
     name_index: NameIndex
-    ann: object
     meta: dict
     sha256: str
 
     @classmethod
-    def open(cls, path, sha256, ann_threshold=serving_files.ANN_THRESHOLD):
+    def open(cls, path, sha256, ann_threshold=ANN_THRESHOLD):
         """Map the artifact at ``path`` (content ``sha256``) and its sidecar folder, built if
-        missing; the approximate index answers from ``ann_threshold`` models.
-
-        The artifact's content is checked when its folder is built, once per
-        content (the folder is named by ``sha256``): a worker that finds the
-        folder reads none of the artifact's arrays.
-        """
-        model = open_model(path, check_content=False)
-        folder = serving_files.ensure(path, sha256, len(model.mids), ann_threshold)
-        derived = serving_files.load(folder)
-        users = users_of(model.meta)  # checked against every index when the folder was built
-        if users is None:  # an artifact without the count: one pass over the likes
-            users = int(derived["likes_indices"].max(initial=-1)) + 1
+        missing; the neighbours are approximate from ``ann_threshold`` models
+        (:func:`training.core.serving_files.open_served`)."""
+        served = open_served(path, sha256, ann_threshold)
+        arrays = served.arrays
         return cls(
-            vectors=derived["vectors"],
-            norms=derived["norms"],
-            exponent=float(model.meta.get("similarity_exponent", COSINE)),
-            item_factors=derived["item_factors"],
-            gram=derived["gram"],
-            mids=derived["mids"],
-            names=derived["names"],
-            likes=derived["like_counts"],
+            neighbours=served.neighbours,
+            item_factors=arrays["item_factors"],
+            gram=arrays["gram"],
+            mids=arrays["mids"],
+            names=arrays["names"],
+            likes=arrays["like_counts"],
             likes_by_model=LikesPattern(
-                derived["likes_indptr"], derived["likes_indices"], (len(model.mids), users)
+                arrays["likes_indptr"], arrays["likes_indices"], (len(arrays["mids"]), served.users)
             ),
-            mid_order=derived["mid_order"],
-            popular=derived["popular"],
-            name_index=NameIndex(f"{folder}/{serving_files.NAMES_FILE}"),
-            ann=serving_files.load_ann(folder) if len(model.mids) >= ann_threshold else None,
-            meta=model.meta,
+            mid_order=arrays["mid_order"],
+            popular=arrays["popular"],
+            name_index=served.names,
+            meta=served.meta,
             sha256=sha256,
         )
 
@@ -102,7 +83,12 @@ class Catalog:
 
     @property
     def factors(self):
-        return self.vectors.shape[1]
+        return self.item_factors.shape[1]
+
+    @property
+    def exponent(self):
+        """The similarity exponent of the neighbour score (1.0: cosine)."""
+        return self.neighbours.exponent
 
     def row(self, mid):
         """Row of ``mid``, or None when the model does not know it."""
@@ -123,11 +109,7 @@ class Catalog:
 
     def similar(self, row, k):
         """Up to ``k`` most similar models, best first: cards with ``score`` and ``co_likes``."""
-        if self.ann is None:
-            rows, scores = similar_rows(self.vectors, self.norms, self.exponent, row, k)
-        else:
-            unit_query = query(self.vectors, self.norms, row, self.exponent)
-            rows, scores = ann_index.similar_rows(self.ann, self.vectors, unit_query, row, k)
+        rows, scores = self.neighbours.similar(row, k)
         shared = co_likes(self.likes_by_model, row, rows)
         return [
             {**self.card(r), "score": round(float(s), 6), "co_likes": int(c)}
@@ -146,7 +128,7 @@ class Catalog:
         the liked model that contributes most); see :mod:`training.core.fold_in`.
         """
         params = self.meta["params"]
-        found = fold_in.recommend(
+        found = recommend(
             self.item_factors, self.gram, rows, k, params["regularization"], params["alpha"]
         )
         return [

@@ -22,7 +22,7 @@ from flask import current_app
 from threadpoolctl import threadpool_limits
 from werkzeug.exceptions import ServiceUnavailable
 
-from training.core import BadInput, serving_files
+from training.core import ANN_THRESHOLD, BadInput
 
 from .catalog import Catalog
 
@@ -41,7 +41,7 @@ class ModelStore:
     approximate index.
     """
 
-    def __init__(self, path, ann_threshold=serving_files.ANN_THRESHOLD):
+    def __init__(self, path, ann_threshold=ANN_THRESHOLD):
         self.path = path
         self.ann_threshold = ann_threshold
         self._lock = threading.Lock()
@@ -133,7 +133,7 @@ class ModelStore:
             len(catalog),
             catalog.factors,
             catalog.sha256[:12],
-            "exact" if catalog.ann is None else "approximate",
+            "approximate" if catalog.neighbours.approximate else "exact",
         )
 
 
