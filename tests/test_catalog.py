@@ -89,7 +89,7 @@ def test_the_app_answers_from_the_index_past_the_threshold(make_app, tmp_path):
     below = make_app(path, ANN_THRESHOLD=n + 1)
     above = make_app(path, ANN_THRESHOLD=n)
     stores = [app.extensions["sketchrec.model_store"] for app in (below, above)]
-    assert not stores[0].get().neighbours.approximate and stores[1].get().neighbours.approximate
+    assert stores[0].get().neighbours.ann is None and stores[1].get().neighbours.ann is not None
     folders = glob.glob(f"{path}-*.serving")
     # One sidecar folder on disk; the index file joined it when needed.
     assert folders == [serving_files.folder_of(path, stores[1].get().sha256)]

@@ -11,12 +11,15 @@ whose candidates are scored exactly on the same vectors; whether a
 (:mod:`training.core.serving_files`), and its callers never ask.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import ann_index, similarity
 from .top_k import ranked_top_k
 
 
+@dataclass(frozen=True)
 class NeighbourIndex:
     """The similar-models query of one served model.
 
@@ -26,16 +29,10 @@ class NeighbourIndex:
     or None for exact answers.
     """
 
-    def __init__(self, vectors, norms, exponent, ann=None):
-        self.vectors = vectors
-        self.norms = norms
-        self.exponent = exponent
-        self.ann = ann
-
-    @property
-    def approximate(self):
-        """True when the answers come from the approximate index."""
-        return self.ann is not None
+    vectors: np.ndarray
+    norms: np.ndarray
+    exponent: float
+    ann: object = None
 
     def similar(self, row, k):
         """Up to ``k`` rows scoring highest with ``row``, best first, never ``row`` itself.

@@ -221,10 +221,10 @@ def open_served(path, sha256, ann_threshold=ANN_THRESHOLD):
     (or ``OSError``) when the artifact cannot serve.
     """
     model = open_model(path, check_content=False)
+    users = users_of(model.meta)  # checked against every index when the folder was built
     models = len(model.mids)
     folder = ensure(path, sha256, models, ann_threshold)
     arrays = load(folder)
-    users = users_of(model.meta)  # checked against every index when the folder was built
     if users is None:  # an artifact without the count: one pass over the likes
         users = int(arrays["likes_indices"].max(initial=-1)) + 1
     exponent = float(model.meta.get("similarity_exponent", similarity.COSINE))

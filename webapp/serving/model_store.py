@@ -133,7 +133,7 @@ class ModelStore:
             len(catalog),
             catalog.factors,
             catalog.sha256[:12],
-            "approximate" if catalog.neighbours.approximate else "exact",
+            "exact" if catalog.neighbours.ann is None else "approximate",
         )
 
 
