@@ -38,11 +38,11 @@ import time
 
 import numpy as np
 
-from training import halving
+from training.core import halving
+from training.core.likes import read_likes
+from training.core.params import Params
+from training.core.prepare import dataset_summary, prepare
 from training.evaluation import Evaluation
-from training.likes import read_likes
-from training.params import Params
-from training.prepare import dataset_summary, prepare
 from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, run_search
 from training.split import split_likes
 from training.wrmf import fit

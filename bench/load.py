@@ -43,10 +43,11 @@ import requests
 from threadpoolctl import threadpool_limits
 from werkzeug.security import generate_password_hash
 
-from training import artifact, demo, wrmf
-from training.likes import file_sha256, read_likes
-from training.params import Params
-from training.prepare import dataset_summary, prepare
+from training import demo, wrmf
+from training.core import artifact
+from training.core.likes import file_sha256, read_likes
+from training.core.params import Params
+from training.core.prepare import dataset_summary, prepare
 from webapp.serving.catalog import Catalog
 
 from bench.serve import free_port, micro_seconds, wait_until_up

@@ -27,8 +27,8 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 def ours(path):
     """The training package: stream, dedup, threshold, CSR."""
-    from training.likes import read_likes
-    from training.prepare import prepare
+    from training.core.likes import read_likes
+    from training.core.prepare import prepare
 
     return prepare(read_likes(path)).likes
 
@@ -125,7 +125,7 @@ def bench_fit(path, repeat):
     from threadpoolctl import threadpool_limits
 
     from training.confidence import confidence
-    from training.params import Params
+    from training.core.params import Params
     from training.wrmf import fit
 
     likes = ours(path)

@@ -4,7 +4,7 @@ Usage: ``.venv/bin/python -m bench.scale --models 1000000 [--factors 64] [--work
 [--fitted MODEL.npz [--noise 0.01]]``
 
 On a synthetic artifact (hex mids, names from a word list, about
-``--likes-per-model`` likes each, written with ``training.artifact.save_model``)
+``--likes-per-model`` likes each, written with ``training.core.artifact.save_model``)
 whose item vectors are drawn from a mixture of gaussians, or, with
 ``--fitted``, are the item factors of a model written by ``training fit``,
 repeated with gaussian noise of ``--noise`` times their spread until
@@ -49,9 +49,9 @@ import requests
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from training import artifact, similarity
-from training.likes import file_sha256
-from training.params import Params
+from training.core import artifact, similarity
+from training.core.likes import file_sha256
+from training.core.params import Params
 
 from bench.serve import free_port, wait_until_up
 
@@ -144,7 +144,7 @@ def child_load(mode, path):
         from webapp.serving.catalog import Catalog
 
         catalog = Catalog.open(path, file_sha256(path), ann_threshold=10**12)
-        unit = catalog.vectors  # the synthetic artifacts are cosine: unit vectors
+        unit = catalog.neighbours.vectors  # the synthetic artifacts are cosine: unit vectors
     else:  # the catalogue before the serving files: bytes read, np.load copies, lists, a dict
         with open(path, "rb") as f:
             data = f.read()
@@ -219,17 +219,18 @@ def gunicorn_memory(path, workers, mids, words, rng):
 
 def time_queries(catalog, rows, exact):
     """Per-query wall and CPU seconds of the similar query; the lists."""
-    from training import ann_index
-    from webapp.serving.neighbours import similar_rows
+    from training.core import ann_index
+    from training.core.neighbours import similar_rows
 
+    index = catalog.neighbours
     walls, cpus, lists = [], [], []
     for row in rows:
         wall, cpu = time.perf_counter(), time.process_time()
         if exact:
-            found, _ = similar_rows(catalog.vectors, catalog.norms, catalog.exponent, row, 10)
+            found, _ = similar_rows(index.vectors, index.norms, index.exponent, row, 10)
         else:
-            query = catalog.vectors[row]  # cosine: the unit vector is the query
-            found, _ = ann_index.similar_rows(catalog.ann, catalog.vectors, query, row, 10)
+            query = index.vectors[row]  # cosine: the unit vector is the query
+            found, _ = ann_index.similar_rows(index.ann, index.vectors, query, row, 10)
         cpus.append(time.process_time() - cpu)
         walls.append(time.perf_counter() - wall)
         lists.append(found)
@@ -246,7 +247,7 @@ def neighbour_queries(catalog, queries, rng):
     e_wall, e_cpu, exact = time_queries(catalog, rows, exact=True)
     found = {"queries": queries, "exact_wall": millis(e_wall), "exact_cpu": millis(e_cpu)}
     found["calibration"] = catalog.neighbour_search()
-    if catalog.ann is None:
+    if catalog.neighbours.ann is None:
         return found  # the calibration chose the exact search
     a_wall, a_cpu, approx = time_queries(catalog, rows, exact=False)
     recall = np.mean([len(np.intersect1d(a, e)) / 10 for a, e in zip(approx, exact, strict=True)])
@@ -266,8 +267,10 @@ def near_tie_share(catalog, rows, lists):
 
     good = []
     for row, found in zip(rows, lists, strict=True):
-        _, exact = similar_rows(catalog.vectors, catalog.norms, catalog.exponent, row, 10)
-        scores = catalog.vectors[found] @ catalog.vectors[row]
+        _, exact = similar_rows(
+            catalog.neighbours.vectors, catalog.neighbours.norms, catalog.exponent, row, 10
+        )
+        scores = catalog.neighbours.vectors[found] @ catalog.neighbours.vectors[row]
         good.append(np.count_nonzero(scores >= exact[-1] - 1e-3) / 10)
     return round(float(np.mean(good)), 4)
 

@@ -40,8 +40,8 @@ import requests
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from training import artifact
-from training.params import Params
+from training.core import artifact
+from training.core.params import Params
 from webapp.serving.model_store import ModelStore
 from webapp.serving.neighbours import similar_rows
 
@@ -101,12 +101,13 @@ def time_queries(catalog, queries, rng):
     distinct random rows instead.
     """
     rows = rng.integers(len(catalog), size=queries)
+    index = catalog.neighbours
     hearts = {h: [rng.choice(len(catalog), size=h, replace=False) for _ in rows] for h in HEARTS}
     result = {}
     for name, query in (
         (
             "similar_rows",
-            lambda i: similar_rows(catalog.vectors, catalog.norms, catalog.exponent, rows[i], 10),
+            lambda i: similar_rows(index.vectors, index.norms, index.exponent, rows[i], 10),
         ),
         ("similar", lambda i: catalog.similar(rows[i], 10)),
         *((f"recommend_{h}", _recommend_query(catalog, hearts[h])) for h in HEARTS),

@@ -12,11 +12,12 @@ import pytest
 import scipy.sparse as sp
 from werkzeug.serving import make_server
 
-from training import artifact, demo, wrmf
-from training.halving import Strategy
-from training.likes import read_likes
-from training.params import Params
-from training.prepare import dataset_summary, prepare
+from training import demo, wrmf
+from training.core import artifact
+from training.core.halving import Strategy
+from training.core.likes import read_likes
+from training.core.params import Params
+from training.core.prepare import dataset_summary, prepare
 from training.search import SplitSettings, run_search
 from webapp import create_app
 from webapp.thumbnails import sketchfab as sketchfab_client

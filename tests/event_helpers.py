@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 
-from training.artifact import load_model, write_model
-from training.events_file import COLUMNS, read_rows
+from training.core.artifact import load_model, write_model
+from training.core.events_file import COLUMNS, read_rows
 from webapp.events import current_writer
 
 

@@ -12,8 +12,8 @@ import random
 import secrets
 from dataclasses import dataclass
 
-from training.likes import read_likes, write_likes
-from training.prepare import prepare
+from training.core.likes import read_likes, write_likes
+from training.core.prepare import prepare
 from training.split import split_likes
 
 K = 10  # cards per similar list

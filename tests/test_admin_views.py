@@ -6,9 +6,9 @@ import re
 import pytest
 import requests
 
+from training.core.likes import file_sha256
+from training.core.params import DEFAULT_ITERATIONS, Params
 from training.demo import write_demo
-from training.likes import file_sha256
-from training.params import DEFAULT_ITERATIONS, Params
 from webapp.admin.jobs import store
 
 from tests.admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for

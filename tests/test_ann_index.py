@@ -4,8 +4,8 @@ calibration of nprobe and candidates saved, the exact search when no setting pay
 import numpy as np
 import pytest
 
-from training import ann_index
-from webapp.serving.neighbours import similar_rows
+from training.core import ann_index
+from training.core.neighbours import similar_rows
 
 from tests.training_helpers import clustered, near_tied
 

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from training.likes import file_sha256
+from training.core.likes import file_sha256
 from webapp.serving.model_store import EXTENSION
 
 from tests.training_helpers import write_artifact

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from training.artifact import KEYS, load_model
-from training.errors import BadInput
+from training.core.artifact import KEYS, load_model
+from training.core.errors import BadInput
 from webapp.admin import activation
 
 from tests.training_helpers import write_artifact
@@ -106,14 +106,14 @@ def test_rank_one_factors_serve_with_regularization(tmp_path, good):
     ],
 )
 def test_checks_read_in_chunks_see_every_chunk(tmp_path, good, monkeypatch, replace, reason):
-    monkeypatch.setattr("training.artifact.CHECK_ROWS", 2)  # the fault sits in the last chunk
+    monkeypatch.setattr("training.core.artifact.CHECK_ROWS", 2)  # the fault sits in the last chunk
     path = write_with(tmp_path, good[1], **replace)
     with pytest.raises(BadInput, match=reason):
         load_model(path)
 
 
 def test_mids_whose_hashes_collide_are_not_duplicates(monkeypatch):
-    from training import artifact
+    from training.core import artifact
 
     monkeypatch.setattr(artifact, "_fnv1a", lambda mids: np.zeros(len(mids), np.uint64))
     assert artifact._duplicate_mid(np.array(["a", "b", "c"])) is None

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from werkzeug.security import generate_password_hash
 
-from training import ann_index, serving_files
-from training.artifact import load_model, open_model
-from training.errors import BadInput
-from training.likes import file_sha256
-from training.similarity import neighbour_space
+from training.core import ann_index, serving_files
+from training.core.artifact import load_model, open_model
+from training.core.errors import BadInput
+from training.core.likes import file_sha256
+from training.core.neighbours import co_likes, similar_rows
+from training.core.similarity import neighbour_space
 from webapp.serving.catalog import Catalog
-from webapp.serving.neighbours import co_likes, similar_rows
 
 from tests.training_helpers import clustered, write_artifact
 
@@ -90,7 +90,7 @@ def test_the_app_answers_from_the_index_past_the_threshold(make_app, tmp_path, m
     below = make_app(path, ANN_THRESHOLD=n + 1)
     above = make_app(path, ANN_THRESHOLD=n)
     stores = [app.extensions["sketchrec.model_store"] for app in (below, above)]
-    assert stores[0].get().ann is None and stores[1].get().ann is not None
+    assert stores[0].get().neighbours.ann is None and stores[1].get().neighbours.ann is not None
     folders = glob.glob(f"{path}-*.serving")
     # One sidecar folder on disk; the index file joined it when needed.
     assert folders == [serving_files.folder_of(path, stores[1].get().sha256)]
@@ -150,7 +150,7 @@ def test_an_index_that_cannot_pay_serves_exact_and_says_so(make_app, tmp_path, m
             JOBS_DIR=str(tmp_path / "jobs"),
         )
         client = app.test_client()
-        assert app.extensions["sketchrec.model_store"].get().ann is None
+        assert app.extensions["sketchrec.model_store"].get().neighbours.ann is None
     [line] = [r.getMessage() for r in caplog.records if "exact neighbours" in r.getMessage()]
     assert "no approximate setting reached" in line
     folder = serving_files.folder_of(path, file_sha256(path))

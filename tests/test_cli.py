@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from training import serving_files
-from training.artifact import load_model
+from training.core import serving_files
+from training.core.artifact import load_model
 
 from tests.training_helpers import run_training as run
 

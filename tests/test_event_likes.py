@@ -3,9 +3,9 @@ export-events`` as likes (net of unhearts) that ``prepare`` reads like any other
 
 import requests
 
-from training.event_likes import append_likes
-from training.likes import read_likes, write_likes
-from training.prepare import prepare
+from training.core.event_likes import append_likes
+from training.core.likes import read_likes, write_likes
+from training.core.prepare import prepare
 from webapp.admin.likes_files import with_hearts
 
 from tests.event_helpers import writer_of

@@ -11,7 +11,7 @@ import time
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from training.events_file import SCHEMA
+from training.core.events_file import SCHEMA
 from webapp.events import rate_limit, tickets
 
 from tests.event_helpers import stored, writer_of

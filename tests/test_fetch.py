@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from training.errors import BadInput
+from training.core.errors import BadInput
 from training.fetch import fetch
 
 from tests.training_helpers import run_training as run

@@ -8,8 +8,7 @@ import time
 import pytest
 
 from training import wrmf
-from training.evaluation import Evaluation
-from training.halving import (
+from training.core.halving import (
     Strategy,
     halving_schedule,
     rung_rows,
@@ -17,12 +16,13 @@ from training.halving import (
     search_progress,
     stopped_curves,
 )
-from training.likes import read_likes
-from training.params import Params
-from training.prepare import dataset_summary, prepare
+from training.core.likes import read_likes
+from training.core.params import Params
+from training.core.prepare import dataset_summary, prepare
+from training.core.svg_plot import curves_svg, figure_numbers
+from training.evaluation import Evaluation
 from training.search import Grid, SplitSettings, run_search
 from training.split import split_likes
-from training.svg_plot import curves_svg, figure_numbers
 
 from tests.training_helpers import run_training, spawn_training
 

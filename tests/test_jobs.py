@@ -14,8 +14,8 @@ import psutil
 import pytest
 from werkzeug.security import generate_password_hash
 
-from training.likes import file_sha256
-from training.results import fits_folder
+from training.core.likes import file_sha256
+from training.core.results import fits_folder
 from webapp.admin.jobs import launcher, store
 
 from tests.admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for

@@ -2,8 +2,8 @@
 
 import pytest
 
-from training.errors import BadInput, BadRow
-from training.likes import read_likes, write_likes
+from training.core.errors import BadInput, BadRow
+from training.core.likes import read_likes, write_likes
 
 HOSTILE = [
     "A | B",

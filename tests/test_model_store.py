@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import requests
 
-from training import serving_files
-from training.artifact import load_model, write_model
-from training.errors import BadInput
-from training.likes import file_sha256
+from training.core import serving_files
+from training.core.artifact import load_model, write_model
+from training.core.errors import BadInput
+from training.core.likes import file_sha256
 from webapp.admin import activation
 from webapp.serving.model_store import EXTENSION
 

@@ -3,8 +3,8 @@
 import numpy as np
 
 from training.confidence import confidence
-from training.likes import read_likes, write_likes
-from training.prepare import prepare, threshold
+from training.core.likes import read_likes, write_likes
+from training.core.prepare import prepare, threshold
 
 from tests.training_helpers import write_grid
 

@@ -10,11 +10,11 @@ import pytest
 from implicit.recommender_base import ModelFitError
 
 from training import wrmf
-from training.artifact import load_model
-from training.halving import Strategy
-from training.likes import file_sha256, read_likes
-from training.params import Params
-from training.prepare import dataset_summary, prepare
+from training.core.artifact import load_model
+from training.core.halving import Strategy
+from training.core.likes import file_sha256, read_likes
+from training.core.params import Params
+from training.core.prepare import dataset_summary, prepare
 from training.search import (
     Grid,
     SplitSettings,

@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from training import artifact, wrmf
+from training import wrmf
+from training.core import artifact
+from training.core.errors import BadInput
+from training.core.likes import file_sha256, read_likes, write_likes
+from training.core.params import Params
+from training.core.prepare import prepare
 from training.demo import write_demo
-from training.errors import BadInput
 from training.evaluation import Evaluation
-from training.likes import file_sha256, read_likes, write_likes
-from training.params import Params
-from training.prepare import prepare
 from training.split import split_likes
 
 from tests.admin_server import free_port
@@ -158,7 +159,7 @@ def test_part_files_and_parquet_read_as_the_single_file(tmp_path, spark, demo, d
 def read_rows_of(path):
     import csv
 
-    from training.likes import Dialect
+    from training.core.likes import Dialect
 
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.reader(f, Dialect))[1:]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from training.errors import BadInput
+from training.core.errors import BadInput
 from training.split import sample_likes, split_likes
 
 

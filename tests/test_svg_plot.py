@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from training.svg_plot import curves_svg, figure_numbers
+from training.core.svg_plot import curves_svg, figure_numbers
 
 from tests.training_helpers import run_training
 

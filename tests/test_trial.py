@@ -10,7 +10,7 @@ import re
 import pytest
 from werkzeug.security import generate_password_hash
 
-from training.likes import file_sha256
+from training.core.likes import file_sha256
 from webapp.events import tickets
 from webapp.trial.interleave import seeded_rng, team_draft
 from webapp.trial.sign_test import sign_test

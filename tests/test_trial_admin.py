@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import requests
 
-from training.artifact import load_model
-from training.likes import file_sha256
+from training.core.artifact import load_model
+from training.core.likes import file_sha256
 from webapp.admin.jobs import store
 from webapp.events import tickets
 

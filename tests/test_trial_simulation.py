@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from training import demo
-from training.likes import file_sha256
+from training.core.likes import file_sha256
 from webapp.events import tickets
 
 from tests.admin_server import AdminServer, health

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from training.likes import read_likes
-from training.params import Params
-from training.prepare import prepare
+from training.core.likes import read_likes
+from training.core.params import Params
+from training.core.prepare import prepare
 from training.wrmf import WRMF, fit
 
 from tests.training_helpers import write_grid

@@ -11,11 +11,11 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
-from training import artifact
-from training.likes import write_likes
-from training.params import Params
+from training.core import artifact
+from training.core.likes import write_likes
+from training.core.params import Params
+from training.core.similarity import neighbour_space
 from training.search import Grid
-from training.similarity import neighbour_space
 
 SMALL_GRID = Grid(factors=(20, 40), regularization=(0.1, 10.0), alpha=(10.0, 50.0))
 SMALL_EPOCHS = range(2, 12, 2)

@@ -13,19 +13,9 @@ import time
 
 from tqdm import tqdm
 
-from . import (
-    artifact,
-    demo,
-    event_likes,
-    fetch,
-    fold_in_evaluation,
-    halving,
-    search,
-    serving_files,
-    svg_plot,
-    wrmf,
-)
-from .arg_types import (
+from . import demo, fetch, fold_in_evaluation, search, wrmf
+from .core import artifact, event_likes, halving, serving_files, svg_plot
+from .core.arg_types import (
     at_least,
     comma_list,
     epoch_range,
@@ -37,13 +27,13 @@ from .arg_types import (
     positive_int,
     weight,
 )
-from .atomic import write_text
-from .errors import BadInput
-from .likes import file_sha256, read_likes
-from .params import DEFAULT_ITERATIONS, Params
-from .prepare import dataset_summary, prepare
-from .results import held_out, read_results
-from .similarity import COSINE
+from .core.atomic import write_text
+from .core.errors import BadInput
+from .core.likes import file_sha256, read_likes
+from .core.params import DEFAULT_ITERATIONS, Params
+from .core.prepare import dataset_summary, prepare
+from .core.results import held_out, read_results
+from .core.similarity import COSINE
 
 DESCRIPTION = "Sketchrec's training command line: likes files in, model artifacts out."
 EPILOG = (

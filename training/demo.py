@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .atomic import atomic_path
-from .likes import HEADER, Dialect
+from .core.atomic import atomic_path
+from .core.likes import HEADER, Dialect
 
 GROUPS = {
     "characters": [

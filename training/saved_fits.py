@@ -12,12 +12,12 @@ import shutil
 
 import numpy as np
 
-from .atomic import atomic_path
+from .core.atomic import atomic_path
 from .wrmf import WRMF
 
 
 class SavedFits:
-    """The folder ``path`` of paused fits, keyed by :class:`training.params.Params`."""
+    """The folder ``path`` of paused fits, keyed by :class:`training.core.params.Params`."""
 
     def __init__(self, path):
         self.path = path

@@ -1,6 +1,6 @@
 """Search over WRMF parameters with learning curves, kept in RESULTS.json.
 
-Two strategies (:mod:`training.halving`): the full ``grid`` runs every
+Two strategies (:mod:`training.core.halving`): the full ``grid`` runs every
 configuration to the last epoch; successive ``halving`` stops most of them at
 early rungs. Either way each configuration is one warm-started fit, evaluated
 at every checkpoint epoch it reaches and logged as the post's table.
@@ -27,14 +27,15 @@ from dataclasses import asdict, dataclass
 
 from tqdm import tqdm
 
-from . import halving, log_table
-from .errors import BadInput
+from . import log_table
+from .core import halving
+from .core.errors import BadInput
+from .core.params import Params
+from .core.results import fits_folder, held_out, read_results, write_results
+from .core.similarity import COSINE
 from .evaluation import EXPONENTS, SIM_K, Evaluation
 from .learning_curve import learning_curve
-from .params import Params
-from .results import fits_folder, held_out, read_results, write_results
 from .saved_fits import SavedFits
-from .similarity import COSINE
 from .split import split_likes
 from .wrmf import WRMF, fit
 
@@ -140,11 +141,11 @@ def run_search(
     progress=False,
     echo=tqdm.write,
 ):
-    """Run the search on :class:`training.prepare.Prepared` likes; return the results dict.
+    """Run the search on :class:`training.core.prepare.Prepared` likes; return the results dict.
 
-    ``dataset`` is :func:`training.prepare.dataset_summary`; ``out`` the RESULTS.json path,
-    written after every stretch of a fit; ``strategy`` a
-    :class:`training.halving.Strategy`. With ``resume``, what ``out`` holds
+    ``dataset`` is :func:`training.core.prepare.dataset_summary`; ``out`` the RESULTS.json
+    path, written after every stretch of a fit; ``strategy`` a
+    :class:`training.core.halving.Strategy`. With ``resume``, what ``out`` holds
     is kept and not run again; ``out`` must come from the same likes,
     settings, strategy and epochs (else :class:`BadInput`). ``echo`` prints
     a line; ``progress`` shows a progress bar over the schedule's ALS

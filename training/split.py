@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import BadInput
+from .core.errors import BadInput
 
 QUERY_STREAM = 1  # keeps the query draw apart from the split's own random numbers
 

@@ -2,7 +2,7 @@
 
 import os
 
-from training.serving_files import ANN_THRESHOLD
+from training.core import ANN_THRESHOLD
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}

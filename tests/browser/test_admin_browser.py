@@ -5,7 +5,7 @@ Log in, retrain with "tune first", watch it finish, see the curves.
 
 import pytest
 
-from training.likes import file_sha256
+from training.core.likes import file_sha256
 
 from tests.admin_server import PASSWORD, served_sha
 from tests.browser.chromium import shot

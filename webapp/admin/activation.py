@@ -20,8 +20,7 @@ import json
 import os
 import shutil
 
-from training.artifact import load_model
-from training.atomic import atomic_path, write_text
+from training.core import atomic_path, load_model, write_text
 
 
 class Superseded(Exception):
@@ -79,7 +78,7 @@ def activate(active_path, candidate_path, ticket=None):
     """Make ``candidate_path`` the active model; the current one becomes the previous.
 
     The candidate is loaded and checked first: a bad file raises
-    :class:`training.errors.BadInput` and changes nothing. ``ticket`` is the
+    :class:`training.core.errors.BadInput` and changes nothing. ``ticket`` is the
     number taken when the activation was requested (:func:`take_ticket`);
     None means now. :class:`Superseded` when a newer request made the active
     model.

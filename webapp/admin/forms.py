@@ -11,8 +11,8 @@ from wtforms import BooleanField, FloatField, IntegerField, RadioField, SelectFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
-from training.arg_types import factor_count, iteration_count, weight
-from training.params import DEFAULT_ITERATIONS, MAX_FACTORS, MAX_ITERATIONS, MAX_WEIGHT, Params
+from training.core.arg_types import factor_count, iteration_count, weight
+from training.core.params import DEFAULT_ITERATIONS, MAX_FACTORS, MAX_ITERATIONS, MAX_WEIGHT, Params
 
 DEFAULTS = Params()
 PARAMETERS = ("factors", "regularization", "alpha", "iterations")

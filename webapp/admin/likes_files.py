@@ -4,10 +4,10 @@ import os
 import secrets
 from datetime import UTC, datetime
 
-from training.errors import BadInput
-from training.event_likes import append_likes, heart_likes
-from training.likes import read_likes
-from training.prepare import prepare
+from training.core.errors import BadInput
+from training.core.event_likes import append_likes, heart_likes
+from training.core.likes import read_likes
+from training.core.prepare import prepare as prepare_likes
 
 EXTENSIONS = (".psv", ".csv", ".txt")
 
@@ -49,7 +49,7 @@ def save_upload(folder, stream):
     partial = os.path.join(folder, "." + name)
     stream.save(partial)
     try:
-        prepared = prepare(read_likes(partial))
+        prepared = prepare_likes(read_likes(partial))
     except BadInput as e:
         os.remove(partial)
         raise BadInput(str(e).replace(partial, "the uploaded file", 1)) from None

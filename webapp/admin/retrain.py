@@ -11,7 +11,7 @@ lists did best.
 
 from dataclasses import dataclass, field
 
-from training.params import DEFAULT_ITERATIONS, Params
+from training.core import DEFAULT_ITERATIONS, Params
 
 TUNE_GRID = {"factors": "20,40,80", "regularization": "0.01,0.1,1", "alpha": "10,50,100"}
 # Scored at every checkpoint of every fit, so they add evaluation, not fits.

@@ -11,7 +11,7 @@ changes the active model except that activation.
 
 import os
 
-from training.artifact import load_model
+from training.core.artifact import load_model
 
 from . import activation
 
@@ -24,7 +24,7 @@ def ended_path(trial_path):
 
 def put_on_trial(trial_path, candidate_path):
     """Start a trial of ``candidate_path`` (checked first: a bad file raises
-    :class:`training.errors.BadInput` and changes nothing)."""
+    :class:`training.core.errors.BadInput` and changes nothing)."""
     load_model(candidate_path)
     if os.path.exists(trial_path):
         end_trial(trial_path)

@@ -19,12 +19,12 @@ from flask import (
     url_for,
 )
 
-from training.errors import BadInput
-from training.halving import rung_rows
-from training.likes import file_sha256
-from training.params import Params
-from training.results import read_results
-from training.svg_plot import curves_svg, figure_numbers
+from training.core.errors import BadInput
+from training.core.halving import rung_rows
+from training.core.likes import file_sha256
+from training.core.params import Params
+from training.core.results import read_results
+from training.core.svg_plot import curves_svg, figure_numbers
 
 from ..errors import by_role
 from ..serving import ModelUnavailable, current_catalog

@@ -9,8 +9,8 @@ import os
 
 from flask import current_app
 
-from training.errors import BadInput
-from training.event_likes import heart_likes
+from training.core.errors import BadInput
+from training.core.event_likes import heart_likes
 
 from ..events.click_through import click_through
 from ..serving import ModelUnavailable, current_catalog

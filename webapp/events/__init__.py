@@ -3,7 +3,7 @@
 - ``routes``: ``POST /api/events`` and the ``/privacy`` page.
 - ``event_body``: one posted event, checked; ``tickets``: the signed ticket of a served list.
 - ``rate_limit``: events per visitor and second; ``writer``: the batched background writer;
-  ``store``: the SQLite file (:mod:`training.events_file`), healing itself.
+  ``store``: the SQLite file (:mod:`training.core.events_file`), healing itself.
 - ``click_through``: impressions, clicks and CTR per model and list position.
 
 Nothing is sent before the visitor agrees (``static/consent.js``); no IP

@@ -2,7 +2,7 @@
 
 import time
 
-from training.events_file import read_rows
+from training.core.events_file import read_rows
 
 WINDOW_DAYS = 7
 
@@ -16,7 +16,7 @@ GROUP BY model, position ORDER BY model, position
 def click_through(events_path, days=WINDOW_DAYS, now=None):
     """``[{"model", "position", "impressions", "clicks", "ctr"}]`` of the last ``days`` days,
     by model sha256 then 0-based position; ``ctr`` is clicks / impressions (None without
-    impressions). :class:`training.errors.BadInput` when the file cannot be read."""
+    impressions). :class:`training.core.errors.BadInput` when the file cannot be read."""
     since = (time.time() if now is None else now) - days * 24 * 3600
     return [
         {

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from flask import request
 from werkzeug.exceptions import BadRequest
 
-from training.likes import mid_problem
+from training.core.likes import mid_problem
 
 VISITOR = re.compile(r"[A-Za-z0-9_-]{16,64}")
 LISTED = ("impression", "click")  # events on a card of a served list

@@ -35,7 +35,7 @@ def record():
 
 
 def event_row(event):
-    """The events file's row (``training.events_file.COLUMNS``) of a checked event."""
+    """The events file's row (``training.core.events_file.COLUMNS``) of a checked event."""
     if event.type not in LISTED:
         return (time.time(), event.visitor, event.type, event.mid, *[None] * 7)
     ticket = tickets.read(event.ticket)

@@ -1,4 +1,4 @@
-"""Writing the events file (:mod:`training.events_file`), healing it when it is damaged.
+"""Writing the events file (:mod:`training.core.events_file`), healing it when it is damaged.
 
 Used by one thread per worker process (the batch writer); the workers share
 the file through SQLite's WAL. A file that is not SQLite, or is damaged, is
@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 
-from training.events_file import BUSY_TIMEOUT, COLUMNS, SCHEMA
+from training.core.events_file import BUSY_TIMEOUT, COLUMNS, SCHEMA
 
 from ..sqlite_files import file_id, is_damaged, move_aside
 

@@ -45,7 +45,7 @@ class EventWriter:
         self._dropped = 0  # events lost since the last successful write
 
     def put(self, row):
-        """Queue one row (:data:`training.events_file.COLUMNS` order); False when full."""
+        """Queue one row (:data:`training.core.events_file.COLUMNS` order); False when full."""
         with self._changed:
             if len(self._rows) >= self.backlog:
                 return False

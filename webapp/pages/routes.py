@@ -5,7 +5,7 @@ import random
 
 from flask import abort, redirect, render_template, request, url_for
 
-from training.similarity import COSINE
+from training.core import COSINE
 
 from ..request_args import bounded_int, neighbour_count
 from ..serving import current_catalog

@@ -14,7 +14,7 @@ only, never into an answer: the reason names files by role.
 
 The serving folder is held while its catalog lives, and folders of other
 contents are pruned after each swap once no process holds them
-(:mod:`training.serving_files`). A serving folder that vanishes anyway (an
+(:mod:`training.core.serving_files`). A serving folder that vanishes anyway (an
 operator's ``rm``) is noticed by the next request, which starts a rebuild;
 meanwhile ``/healthz`` says "degraded" and a search that cannot open the
 name index answers 503.
@@ -29,8 +29,8 @@ from flask import current_app
 from threadpoolctl import threadpool_limits
 from werkzeug.exceptions import ServiceUnavailable
 
-from training import serving_files
-from training.errors import BadInput
+from training.core import ANN_THRESHOLD, BadInput
+from training.core.serving_files import prune
 
 from ..errors import by_role
 from .catalog import Catalog
@@ -50,7 +50,7 @@ class ModelStore:
     approximate index.
     """
 
-    def __init__(self, path, ann_threshold=serving_files.ANN_THRESHOLD):
+    def __init__(self, path, ann_threshold=ANN_THRESHOLD):
         self.path = path
         self.ann_threshold = ann_threshold
         self._lock = threading.Lock()
@@ -156,18 +156,19 @@ class ModelStore:
             return
         self._catalog, self._signature, self._failure = catalog, signature, None
         # The catalog replaced was released with the assignment, unless a request still has it.
-        serving_files.prune(self.path, keep=catalog.folder)
+        prune(self.path, keep=catalog.folder)
         log.info(
             "loaded %s: %d models, %d factors, sha256 %s, %s neighbours",
             self.path,
             len(catalog),
             catalog.factors,
             catalog.sha256[:12],
-            "exact" if catalog.ann is None else "approximate",
+            "exact" if catalog.neighbours.ann is None else "approximate",
         )
-        if catalog.calibration is not None:
-            level = logging.INFO if catalog.ann is not None else logging.WARNING
-            log.log(level, "model %s: %s", catalog.sha256[:12], catalog.calibration.summary())
+        calibration = catalog.neighbours.calibration
+        if calibration is not None:
+            level = logging.INFO if catalog.neighbours.ann is not None else logging.WARNING
+            log.log(level, "model %s: %s", catalog.sha256[:12], calibration.summary())
 
 
 def _signature(stat):

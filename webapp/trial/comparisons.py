@@ -6,7 +6,7 @@ placed were clicked than the active model's, loses when fewer, ties when as
 many. The sign test leaves ties out.
 """
 
-from training.events_file import read_rows
+from training.core.events_file import read_rows
 
 from .sign_test import sign_test
 

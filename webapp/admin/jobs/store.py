@@ -18,7 +18,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from training.atomic import write_text
+from training.core import write_text
 
 from .liveness import job_alive
 

@@ -16,8 +16,8 @@ import subprocess
 import sys
 import time
 
-from training.halving import search_progress
-from training.results import fits_folder
+from training.core.halving import search_progress
+from training.core.results import fits_folder
 
 from ...child_processes import die_with
 from .. import activation

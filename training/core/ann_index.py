@@ -307,7 +307,7 @@ def similar_rows(approximate, vectors, query, row, k):
     indexed float32 [n, f]. The index proposes ``refine * (k + 1)``
     candidates and they are ranked by their exact scores on ``vectors``, so
     the scores match the exact search's (to float rounding); returns ``(rows, scores)`` like
-    :func:`webapp.serving.neighbours.similar_rows`, best first, equal scores
+    :func:`training.core.neighbours.similar_rows`, best first, equal scores
     by row, possibly fewer than ``k`` when the probed lists hold fewer.
     """
     query = np.ascontiguousarray(query, dtype=np.float32)

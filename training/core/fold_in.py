@@ -9,7 +9,7 @@ factors ``Y`` [n, f] and regularization lambda::
 and 1 elsewhere; ``p(u)`` is 1 on liked items and 0 elsewhere. ``C^u - I`` is
 zero outside the liked rows ``Y_h`` [h, f], so with ``c_h`` [h] their
 confidences and the Gram matrix ``G = Y^T Y`` [f, f] (computed once per
-model, :func:`training.metrics.item_gram`)::
+model, :func:`item_gram`)::
 
     A   = G + Y_h^T (C_h - I) Y_h + lambda I        [f, f]
     x_u = A^-1 Y_h^T c_h                            [f]
@@ -48,6 +48,13 @@ class Recommendations:
     rows: np.ndarray
     scores: np.ndarray
     because: np.ndarray
+
+
+def item_gram(item_vectors):
+    """``G = Y^T Y`` in float64 [f, f] of ``item_vectors`` [n, f]; computed once per model
+    (the serving files keep it) and shared by every fold-in and every MSE of that model."""
+    y = np.asarray(item_vectors, dtype=np.float64)
+    return y.T @ y
 
 
 def _weighted_directions(item_factors, gram, liked, confidence, regularization):

@@ -25,7 +25,7 @@ GROUP BY visitor, mid ORDER BY visitor, mid
 def heart_likes(events_path, missing_ok=True):
     """``[(name, mid, uid)]``: one like per (visitor, model) whose last event is a heart.
 
-    :class:`training.errors.BadInput` when the file cannot be read (or is
+    :class:`training.core.errors.BadInput` when the file cannot be read (or is
     missing and not ``missing_ok``).
     """
     rows = read_rows(events_path, LAST_HEART_OR_UNHEART, missing_ok=missing_ok)

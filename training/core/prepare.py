@@ -98,7 +98,7 @@ def threshold(user, model, min_user_likes, min_model_likes):
 
 
 def prepare(likes, min_user_likes=5, min_model_likes=5):
-    """Deduplicate and threshold :class:`training.likes.Likes` into :class:`Prepared`.
+    """Deduplicate and threshold :class:`training.core.likes.Likes` into :class:`Prepared`.
 
     Raises :class:`BadInput` when no like survives.
     """

@@ -168,7 +168,7 @@ def write_likes(path, rows, with_count=False):
     """Write ``rows`` of ``(name, mid, uid[, count])`` in the post's format.
 
     Not atomic by itself: callers writing a user-visible file wrap it in
-    :func:`training.atomic.atomic_path`.
+    :func:`training.core.atomic.atomic_path`.
     """
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, Dialect)

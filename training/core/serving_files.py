@@ -16,8 +16,8 @@ derivatives) holds:
 | ``popular.npy`` | int32/int64 [models] | rows most liked first (stable) |
 | ``likes_indptr.npy`` | int64 [models + 1] | the likes CSR's row pointers |
 | ``likes_indices.npy`` | int32 (int64 past 2**31 users) [likes] | its user columns |
-| ``names.sqlite`` | | :mod:`training.name_index` |
-| ``neighbours.json`` | | the calibration (:mod:`training.ann_index`), from ``ann_threshold`` |
+| ``names.sqlite`` | | :mod:`training.core.name_index` |
+| ``neighbours.json`` | | the calibration (:mod:`training.core.ann_index`), from ``ann_threshold`` |
 | ``neighbours.faiss`` | | the approximate index, when the calibration kept it |
 
 Every worker maps these read-only, so a machine holds one copy however many
@@ -46,13 +46,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import ann_index, name_index, similarity
-from .artifact import open_model
+from .artifact import open_model, users_of
 from .errors import BadInput
-from .metrics import item_gram
+from .fold_in import item_gram
+from .name_index import NameIndex
+from .neighbours import NeighbourIndex
 
 ANN_THRESHOLD = 500_000  # models from which the similar query is approximate
 IN_PROCESS_MODELS = 100_000  # below this, building in the worker costs less than a child
@@ -126,7 +129,7 @@ def build(path, sha256, ann_threshold=ANN_THRESHOLD):
     """Build the sidecar folder of the artifact at ``path`` (content ``sha256``) if missing.
 
     Returns the folder. The artifact's content is checked first
-    (:func:`training.artifact.open_model`; :class:`BadInput` if unusable),
+    (:func:`training.core.artifact.open_model`; :class:`BadInput` if unusable),
     so a folder exists only for content that passed. Safe to run from
     several processes at once.
     """
@@ -263,7 +266,7 @@ def load(folder):
 
 
 def load_calibration(folder):
-    """The folder's :class:`training.ann_index.Calibration`, or None below the threshold."""
+    """The folder's :class:`training.core.ann_index.Calibration`, or None below the threshold."""
     path = f"{folder}/{CALIBRATION_FILE}"
     return ann_index.Calibration.load(path) if os.path.exists(path) else None
 
@@ -274,3 +277,54 @@ def load_ann(folder, calibration):
     if calibration is None or not calibration.approximate:
         return None
     return ann_index.load(f"{folder}/{ANN_FILE}", calibration.refine)
+
+
+@dataclass(frozen=True)
+class Served:
+    """One artifact as a worker serves it, every part mapped read-only from its sidecar folder.
+
+    ``arrays`` the folder's ``{name: ndarray}`` (:func:`load`), ``meta`` the
+    artifact's dict, ``users`` the likes' user count, ``neighbours`` the
+    similar-models query (approximate when its calibration kept an index),
+    ``names`` the name search, ``folder`` the sidecar folder and ``held`` its
+    ``in-use`` file under a shared lock (:func:`hold`): close it when the
+    process stops serving the folder.
+    """
+
+    arrays: dict
+    meta: dict
+    users: int
+    neighbours: NeighbourIndex
+    names: NameIndex
+    folder: str
+    held: object
+
+
+def open_served(path, sha256, ann_threshold=ANN_THRESHOLD):
+    """Map the artifact at ``path`` (content ``sha256``) and its sidecar folder, built if
+    missing, as :class:`Served`; the neighbours are approximate from ``ann_threshold`` models
+    when the calibration kept an index.
+
+    The artifact's content is checked when its folder is built, once per
+    content (the folder is named by ``sha256``): a worker that finds the
+    folder reads none of the artifact's arrays. Raises :class:`BadInput`
+    (or ``OSError``) when the artifact cannot serve.
+    """
+    model = open_model(path, check_content=False)
+    users = users_of(model.meta)  # checked against every index when the folder was built
+    models = len(model.mids)
+    folder, held = ensure(path, sha256, models, ann_threshold)
+    try:
+        arrays = load(folder)
+        if users is None:  # an artifact without the count: one pass over the likes
+            users = int(arrays["likes_indices"].max(initial=-1)) + 1
+        exponent = float(model.meta.get("similarity_exponent", similarity.COSINE))
+        calibration = load_calibration(folder) if models >= ann_threshold else None
+        neighbours = NeighbourIndex(
+            arrays["vectors"], arrays["norms"], exponent, load_ann(folder, calibration), calibration
+        )
+        names = NameIndex(f"{folder}/{NAMES_FILE}")
+    except BaseException:
+        held.close()
+        raise
+    return Served(arrays, model.meta, users, neighbours, names, folder, held)

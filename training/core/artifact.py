@@ -7,7 +7,7 @@ int64 (model-major CSR of who liked what: rows = models, columns = users),
 exponent, since simk; 1.0, cosine, when absent). Written atomically; loaded
 with ``allow_pickle=False``. Each member's data starts 64-byte aligned, so
 the web app maps the arrays instead of reading them
-(:mod:`training.artifact_mmap`).
+(:mod:`training.core.artifact_mmap`).
 """
 
 import json
@@ -22,8 +22,8 @@ import scipy.sparse as sp
 
 from .artifact_mmap import map_arrays, write_aligned
 from .errors import BadInput
+from .fold_in import item_gram
 from .likes import mid_problem
-from .metrics import item_gram
 
 FORMAT = 1
 CHECK_ROWS = 65_536  # rows checked at a time: a check of a mapped artifact stays small in memory
@@ -118,7 +118,7 @@ def load_model(path):
 
 def open_model(path, check_content=True):
     """The artifact at ``path`` with its arrays memory-mapped read-only (see
-    :mod:`training.artifact_mmap`), checked as :func:`load_model` checks it.
+    :mod:`training.core.artifact_mmap`), checked as :func:`load_model` checks it.
 
     ``check_content=False`` checks the keys, meta and shapes only, which
     reads no array: for a caller that knows this content passed before.
