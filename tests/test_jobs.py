@@ -196,6 +196,10 @@ def test_jobs_run_in_submission_order_and_the_newest_request_serves(server, admi
         assert earlier["finished_at"] <= later["started_at"], (earlier, later)
     assert all(j["activated"] for j in jobs)
     assert served_sha(server, file_sha256(server.model_path))  # reloads run in the background
+    # Each job's state keeps its candidate's sha256: the page tells "serving" without hashing.
+    assert [j["candidate_sha256"] for j in jobs] == [file_sha256(j["candidate"]) for j in jobs]
+    pages = [admin.get(f"{server.url}/admin/jobs/{i}", timeout=10).text for i in ids]
+    assert ["This job's model is serving." in page for page in pages] == [False] * 3 + [True]
     assert health(server)["model"]["factors"] == 8
     assert post(admin, server, "/admin/rollback").status_code == 303
 

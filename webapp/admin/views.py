@@ -21,7 +21,6 @@ from flask import (
 
 from training.core.errors import BadInput
 from training.core.halving import rung_rows
-from training.core.likes import file_sha256
 from training.core.params import Params
 from training.core.results import read_results
 from training.core.svg_plot import curves_svg, figure_numbers
@@ -255,12 +254,7 @@ def _pick_figures(job):
 
 def _is_serving(job, active):
     """True when the job's candidate is the model being served."""
-    if active is None or job["status"] != "succeeded":
-        return False
-    try:
-        return file_sha256(job["candidate"]) == active.sha256
-    except OSError:
-        return False
+    return active is not None and job.get("candidate_sha256") == active.sha256
 
 
 def _active_model():

@@ -17,6 +17,7 @@ import sys
 import time
 
 from training.core.halving import search_progress
+from training.core.likes import file_sha256
 from training.core.results import fits_folder
 
 from ...child_processes import die_with
@@ -44,6 +45,8 @@ def supervise(folder, job_id):
             store.save(folder, job)
             started = time.monotonic()
             _run_steps(folder, job)
+            # Hashed once here, so the job page can tell "serving" without reading the file.
+            job["candidate_sha256"] = file_sha256(job["candidate"])
             job.update(status="succeeded", progress={"fraction": 1.0, "message": "done"})
             if job["activate_when_done"]:
                 _activate(job)
