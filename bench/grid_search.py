@@ -32,6 +32,7 @@ log table to ``--out-dir`` (default bench/out).
 """
 
 import argparse
+import itertools
 import json
 import os
 import time
@@ -43,7 +44,13 @@ from training.core.likes import read_likes
 from training.core.params import Params
 from training.core.prepare import dataset_summary, prepare
 from training.evaluation import Evaluation
-from training.search import REFERENCE_EPOCHS, Grid, SplitSettings, run_search
+from training.search import (
+    REFERENCE_EPOCHS,
+    Grid,
+    SplitSettings,
+    best_simk_configuration,
+    run_search,
+)
 from training.split import split_likes
 from training.wrmf import fit
 
@@ -269,6 +276,7 @@ def bench_strategies(prepared, likes_path, seeds, runs, out_dir, checkpoint, obj
             done[name] = run_summary(results, objective)
             if name == "grid":
                 done[name].update(grid_costs(results, checkpoint))
+                done[name]["replayed_same_pick"] = replayed_agreement(results)
             pick = done[name]["pick"]
             estimate = done[name].get("grid_estimate_seconds")
             print(
@@ -282,6 +290,44 @@ def bench_strategies(prepared, likes_path, seeds, runs, out_dir, checkpoint, obj
         with open(os.path.join(out_dir, "halving_vs_grid.json"), "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1)
     return report
+
+
+def replayed_pick(grid_results, strategy):
+    """Halving's pick replayed on a full grid's curves, without fitting: exact, since a
+    halving curve is the grid's curve cut at the rung it reached."""
+    curves, part = grid_results["curves"], grid_results["split"]["pick_on"]
+    schedule = strategy.schedule(len(curves), grid_results["search"]["epochs"])
+    reached, entrants = {id(c): schedule.rungs[0] for c in curves}, curves
+    for index, rung in enumerate(schedule.rungs[:-1]):
+        size = schedule.sizes[index + 1]
+        entrants = halving.promoted(entrants, rung, size, strategy.objective, part)
+        reached.update((id(c), schedule.rungs[index + 1]) for c in entrants)
+    return best_simk_configuration([_cut(c, reached[id(c)]) for c in curves], part)
+
+
+def _cut(curve, epoch):
+    """A RESULTS.json curve up to ``epoch``."""
+    n = curve["epochs"].index(epoch) + 1
+    return {
+        **curve,
+        "epochs": curve["epochs"][:n],
+        "patk": {part: values[:n] for part, values in curve["patk"].items()},
+        "simk": [
+            {key: v[:n] if isinstance(v, list) else v for key, v in series.items()}
+            for series in curve["simk"]
+        ],
+    }
+
+
+def replayed_agreement(grid_results, etas=(2, 3, 4), first_rungs=(2, 4)):
+    """For each eta and first rung: whether halving's pick, replayed, is the grid's."""
+    grid_pick = {"pick": grid_results["best_simk"]}
+    agreement = {}
+    for eta, first in itertools.product(etas, first_rungs):
+        pick = replayed_pick(grid_results, halving.Strategy("halving", "similar", eta, first))
+        agreement[f"eta {eta}, first rung {first}"] = same_pick({"pick": pick}, grid_pick)
+    print(f"  halving replayed on the grid's curves, same pick: {agreement}")
+    return agreement
 
 
 def compare(done):

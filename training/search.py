@@ -201,13 +201,8 @@ class _Run:
     """The running search: its results dict, kept on disk, and the fits it continues."""
 
     def __init__(self, results, out, scoring, seed, echo):
-        self.results, self.out, self.scoring, self.seed, self.echo = (
-            results,
-            out,
-            scoring,
-            seed,
-            echo,
-        )
+        self.results, self.out, self.scoring = results, out, scoring
+        self.seed, self.echo = seed, echo
         self.started = time.perf_counter()
         self.earlier_seconds = results["search"]["seconds"]
         self.halving = len(results["search"]["rungs"]) > 1
