@@ -191,10 +191,15 @@ def test_foldin_eval_prints_four_rows(small_demo):
 def test_index_builds_the_serving_folder_and_rejects_what_is_not_a_model(tmp_path, demo_model):
     result = run("index", demo_model.path, "--ann-threshold", 100)
     assert result.returncode == 0, result.stderr
-    folder = result.stdout.strip()
+    folder, calibration = result.stdout.strip().split("\n")
+    # The calibration's one line says whether the index was kept (the demo is small: the
+    # exact search may well be cheaper than any approximate setting).
+    kept = calibration.startswith("approximate neighbours: recall@10")
+    assert kept or calibration.startswith("exact neighbours: no approximate setting")
     assert sorted(os.listdir(folder)) == sorted(
         [f"{name}.npy" for name in serving_files.ARRAYS]
-        + [serving_files.NAMES_FILE, serving_files.ANN_FILE, serving_files.IN_USE]
+        + [serving_files.NAMES_FILE, serving_files.CALIBRATION_FILE, serving_files.IN_USE]
+        + ([serving_files.ANN_FILE] if kept else [])
     )
     for content in (b"not a zip", None):
         path = tmp_path / "bad.npz"
