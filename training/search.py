@@ -8,20 +8,18 @@ configuration, so an interrupted search resumes where it stopped. Metrics that
 are NaN (a diverged fit) are written as ``null``.
 """
 
-import itertools
 import math
 import os
 import sys
-from dataclasses import asdict, dataclass
 
 from tqdm import tqdm
 
 from . import log_table
 from .core.errors import BadInput
-from .core.params import Params
 from .core.results import read_results, write_results
 from .core.similarity import COSINE
-from .evaluation import EXPONENTS, SIM_K, Evaluation
+from .core.steps import REFERENCE_EPOCHS, Grid, SplitSettings
+from .evaluation import Evaluation
 from .learning_curve import learning_curve
 from .split import split_likes
 
@@ -29,45 +27,6 @@ METRIC_COLUMNS = ["epochs", "p@k train", "p@k test", "mse train", "mse test"]
 RANKING_COLUMNS = ["factors", "reg.", "alpha", "iterations", "p@k test"]
 SIMK_RANKING_COLUMNS = ["factors", "reg.", "alpha", "iterations", "exponent", "simk test"]
 SHOWN_RANKS = 10
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Values tried for each parameter; every combination is one configuration."""
-
-    factors: tuple = (10, 20, 40, 80, 120)
-    regularization: tuple = (0.0, 1e-5, 1e-3, 1e-1, 1e1, 1e2)
-    alpha: tuple = (1.0, 10.0, 50.0, 100.0, 500.0, 1000.0)
-
-    def configurations(self):
-        """:class:`Params` of every combination, in the reference post's order (alpha fastest)."""
-        return [
-            Params(f, r, a)
-            for f, r, a in itertools.product(self.factors, self.regularization, self.alpha)
-        ]
-
-
-@dataclass(frozen=True)
-class SplitSettings:
-    """How the likes are split and scored: p@k's k, the reference post's split arguments,
-    the similar list's length and the similarity exponents it is scored with."""
-
-    k: int = 5
-    split_count: int = 5
-    fraction: float = 0.2
-    seed: int = 0
-    sim_k: int = SIM_K
-    similarity_exponents: tuple = EXPONENTS
-
-    def as_dict(self):
-        """RESULTS.json's ``split`` without ``test_users`` (the exponents a list of floats)."""
-        return {
-            **asdict(self),
-            "similarity_exponents": [float(e) for e in self.similarity_exponents],
-        }
-
-
-REFERENCE_EPOCHS = range(2, 40, 2)
 
 
 def grid_search(

@@ -13,6 +13,8 @@ else: the web app imports only the names below. The modules:
 - ``neighbours``: :class:`NeighbourIndex`, the similar-models query, exact or
   approximate (``ann_index``, faiss), and "N people liked both".
 - ``fold_in``: a visitor's vector from a few likes, and "because" explanations.
+- ``steps``: the pipeline's steps as typed parameters, their JSON specs, and the
+  child process that runs one (``python -m training.pipeline``).
 - ``serving_files``: the memory-mapped folder a model is served from, built once
   beside the artifact, opened as :class:`Served`; ``name_index`` the name search in it.
 """
@@ -29,9 +31,29 @@ from .prepare import prepare as prepare_likes
 from .results import configurations_done, read_results
 from .serving_files import ANN_THRESHOLD, Served, open_served
 from .similarity import COSINE
+from .steps import (
+    FitChoice,
+    FitStep,
+    Grid,
+    LikesSource,
+    SearchStep,
+    SplitSettings,
+    start_step,
+    step_failure,
+    to_spec,
+)
 from .svg_plot import curves_svg, figure_numbers
 
 __all__ = [
+    "FitChoice",
+    "FitStep",
+    "Grid",
+    "LikesSource",
+    "SearchStep",
+    "SplitSettings",
+    "start_step",
+    "step_failure",
+    "to_spec",
     "ANN_THRESHOLD",
     "COSINE",
     "DEFAULT_ITERATIONS",
