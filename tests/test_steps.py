@@ -52,6 +52,8 @@ def test_every_step_survives_json_unchanged(step):
         ('{"step": "index", "model": "m.npz", "threshold": 3}', "KeyError: 'threshold'"),
         ('{"step": "index"}', "TypeError"),
         ('{"step": "search", "likes": {"path": "l"}, "out": "o", "epochs": 3}', "TypeError"),
+        ('{"step": "fit", "likes": "l.psv", "out": "m.npz"}', "AttributeError"),
+        ("[1, 2]", "TypeError"),
     ],
 )
 def test_what_is_not_a_step_is_refused_in_one_line(text, reason):

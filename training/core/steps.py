@@ -167,7 +167,7 @@ def from_spec(spec):
     try:
         kind = STEPS[spec["step"]]
         return _typed(kind, {k: v for k, v in spec.items() if k != "step"})
-    except (KeyError, TypeError, ValueError) as e:
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
         raise BadInput(f"not a pipeline step ({type(e).__name__}: {e})") from None
 
 
@@ -234,8 +234,10 @@ def step_failure(returncode, result_path):
             result = json.load(f)
     except (OSError, ValueError):
         result = None
-    if result is not None and not result["ok"]:
-        return {"error": result["error"], "kind": result["kind"]}
-    if result is None or returncode != 0:
+    if result is None:
         return {"error": f"exit status {returncode}, no result", "kind": "exit"}
+    if not result["ok"]:
+        return {"error": result["error"], "kind": result["kind"]}
+    if returncode != 0:
+        return {"error": f"exit status {returncode}", "kind": "exit"}
     return None
