@@ -191,7 +191,8 @@ def test_foldin_eval_prints_four_rows(small_demo):
 def test_index_builds_the_serving_folder_and_rejects_what_is_not_a_model(tmp_path, demo_model):
     result = run("index", demo_model.path, "--ann-threshold", 100)
     assert result.returncode == 0, result.stderr
-    folder = result.stdout.strip()
+    folder, calibration = result.stdout.splitlines()  # the folder, then its calibration
+    assert calibration.startswith(("exact neighbours", "approximate neighbours"))
     assert sorted(os.listdir(folder)) == sorted(
         [f"{name}.npy" for name in serving_files.ARRAYS]
         + [serving_files.NAMES_FILE, serving_files.ANN_FILE, serving_files.IN_USE]
