@@ -192,10 +192,11 @@ def test_index_builds_the_serving_folder_and_rejects_what_is_not_a_model(tmp_pat
     result = run("index", demo_model.path, "--ann-threshold", 100)
     assert result.returncode == 0, result.stderr
     folder, calibration = result.stdout.splitlines()  # the folder, then its calibration
-    assert calibration.startswith(("exact neighbours", "approximate neighbours"))
+    assert calibration.startswith(("exact neighbours:", "approximate neighbours:"))
+    kept = [serving_files.ANN_FILE] if calibration.startswith("approximate") else []
     assert sorted(os.listdir(folder)) == sorted(
         [f"{name}.npy" for name in serving_files.ARRAYS]
-        + [serving_files.NAMES_FILE, serving_files.ANN_FILE, serving_files.IN_USE]
+        + [serving_files.NAMES_FILE, serving_files.CALIBRATION_FILE, serving_files.IN_USE, *kept]
     )
     for content in (b"not a zip", None):
         path = tmp_path / "bad.npz"
