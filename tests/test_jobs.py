@@ -115,6 +115,16 @@ def test_admin_messages_name_files_by_role_not_by_path(make_app, demo_model, tmp
         assert message in page and str(tmp_path) not in page
 
 
+def test_only_state_files_list_as_jobs(tmp_path):
+    folder = str(tmp_path)
+    job_id = new_job(folder)
+    paths = store.job_paths(folder, job_id)
+    for path in (paths.results, paths.outcome):  # what a job's steps write beside its state
+        with open(path, "w", encoding="utf-8") as f:
+            f.write('{"ok": true}\n')
+    assert [job["id"] for job in store.all_jobs(folder)] == [job_id]
+
+
 def test_the_queue_is_capped(tmp_path):
     folder = str(tmp_path)
     for _ in range(3):

@@ -1,20 +1,16 @@
 """``python -m training``: a thin command line over the training library.
 
+Each subcommand parses its arguments into the typed parameters of
+:mod:`training.core.steps` and calls its function of :mod:`training.pipeline`.
 Every subcommand reports bad input as one line on stderr and exits with
 status 2; nothing that existed before (a model, a download) is touched then.
 """
 
 import argparse
-import dataclasses
-import os
 import sys
-import tempfile
-import time
 
-from tqdm import tqdm
-
-from . import demo, fetch, fold_in_evaluation, search, wrmf
-from .core import artifact, event_likes, halving, serving_files, svg_plot
+from . import demo, pipeline
+from .core import halving
 from .core.arg_types import (
     at_least,
     comma_list,
@@ -27,13 +23,23 @@ from .core.arg_types import (
     positive_int,
     weight,
 )
-from .core.atomic import write_text
 from .core.errors import BadInput
-from .core.likes import file_sha256, read_likes
 from .core.params import DEFAULT_ITERATIONS, Params
-from .core.prepare import dataset_summary, prepare
-from .core.results import held_out, read_results
-from .core.similarity import COSINE
+from .core.serving_files import ANN_THRESHOLD, load_calibration
+from .core.steps import (
+    ENGINES,
+    REFERENCE_EPOCHS,
+    FitChoice,
+    FitStep,
+    FoldInEvalStep,
+    Grid,
+    IndexStep,
+    LikesSource,
+    SearchStep,
+    SplitSettings,
+)
+from .fetch import DEFAULT_URL
+from .search import PICK_ON
 
 DESCRIPTION = "Sketchrec's training command line: likes files in, model artifacts out."
 EPILOG = (
@@ -98,18 +104,9 @@ def likes_arguments(p):
     )
 
 
-def load_prepared(args, echo=print):
-    """Read and threshold ``args.likes``; print the post's report.
-
-    Returns :class:`Prepared`.
-    """
-    likes = read_likes(args.likes, skip_bad_rows=args.skip_bad_rows)
-    if likes.skipped_rows:
-        echo(f"Skipped bad rows: {likes.skipped_rows}")
-    prepared = prepare(likes, args.min_user_likes, args.min_model_likes)
-    for line in prepared.report():
-        echo(line)
-    return prepared
+def likes_source(args):
+    """The :class:`LikesSource` of :func:`likes_arguments`."""
+    return LikesSource(args.likes, args.min_user_likes, args.min_model_likes, args.skip_bad_rows)
 
 
 def _demo_parser(sub):
@@ -122,29 +119,24 @@ def _demo_parser(sub):
 
 
 def _run_demo(args):
-    result = demo.write_demo(args.out, args.seed, args.users, args.models)
-    print(
-        f"Wrote {len(result.model)} likes of {args.users} users on {args.models} models "
-        f"to {args.out}"
-    )
+    pipeline.demo(args.out, args.seed, args.users, args.models)
 
 
 def _fetch_parser(sub):
     p = sub.add_parser("fetch", help="download the real Sketchfab likes")
     p.add_argument("--out", required=True, metavar="PATH")
-    p.add_argument("--url", default=fetch.DEFAULT_URL)
+    p.add_argument("--url", default=DEFAULT_URL)
     p.set_defaults(run=_run_fetch)
 
 
 def _run_fetch(args):
-    size = fetch.fetch(args.url, args.out, progress=sys.stderr.isatty())
-    print(f"Wrote {size} bytes to {args.out}")
+    pipeline.fetch(args.url, args.out)
 
 
 def _prepare_parser(sub):
     p = sub.add_parser("prepare", help="print duplicates and thresholding statistics")
     likes_arguments(p)
-    p.set_defaults(run=load_prepared)
+    p.set_defaults(run=lambda args: pipeline.prepare(likes_source(args)))
 
 
 def _fit_parser(sub):
@@ -154,7 +146,7 @@ def _fit_parser(sub):
     fit_arguments(p)
     p.add_argument(
         "--engine",
-        choices=["implicit", "spark"],
+        choices=ENGINES,
         default="implicit",
         help="ALS implementation: implicit (one machine) or Spark MLlib",
     )
@@ -169,7 +161,7 @@ def _fit_parser(sub):
 
 
 def fit_arguments(p):
-    """``--from-search`` or the WRMF parameters one by one (read by :func:`fit_settings`)."""
+    """``--from-search`` or the WRMF parameters one by one (read by :func:`fit_choice`)."""
     p.add_argument(
         "--from-search",
         metavar="RESULTS.json",
@@ -189,7 +181,7 @@ def fit_arguments(p):
         choices=halving.OBJECTIVES,
         default="similar",
         help="with --from-search: the pick by simk of the similar lists (default; what users "
-        "see) or by the user p@k of the blog post",
+        "see) or by the reference post's user p@k",
     )
     p.add_argument(
         "--similarity-exponent",
@@ -199,119 +191,24 @@ def fit_arguments(p):
     )
 
 
-def fit_settings(args):
-    """``(Params, iterations, extra meta)`` from ``--from-search`` or the flags.
-
-    Unset parameters take :mod:`training.wrmf`'s defaults; the similarity
-    exponent the pick's, else cosine. The extra meta holds
-    ``similarity_exponent`` and, from a search, ``search``: its path, the
-    objective, the pick as ``best`` (with its test p@k and simk) and the
-    baselines.
-    """
-    base, iterations, exponent, extra = Params(), DEFAULT_ITERATIONS, COSINE, {}
-    if args.from_search:
-        best, baseline = _pick_of_search(args.from_search, args.objective)
-        base = Params(**best["params"])
-        iterations = best["iterations"]
-        exponent = best.get("similarity_exponent", COSINE)
-        extra["search"] = {
-            "path": os.path.abspath(args.from_search),
-            "objective": args.objective,
-            "best": best,
-            "baseline": baseline,
-        }
-    params = Params(
-        factors=args.factors or base.factors,
-        regularization=base.regularization if args.regularization is None else args.regularization,
-        alpha=base.alpha if args.alpha is None else args.alpha,
+def fit_choice(args):
+    """The :class:`FitChoice` of :func:`fit_arguments`."""
+    return FitChoice(
+        args.from_search,
+        args.objective,
+        args.factors,
+        args.regularization,
+        args.alpha,
+        args.iterations,
+        args.similarity_exponent,
     )
-    if args.similarity_exponent is not None:
-        exponent = args.similarity_exponent
-    return params, args.iterations or iterations, {"similarity_exponent": exponent, **extra}
-
-
-def _pick_of_search(path, objective):
-    """``(pick, baseline)`` of a RESULTS.json written by ``search``, by ``objective``."""
-    results = read_results(path)
-    if results["best"] is None:
-        raise BadInput(
-            f"{path}: no configuration of this search gave a finite {held_out(results)} p@k"
-        )
-    if objective == "patk":
-        return results["best"], results["baseline"]
-    if results.get("best_simk") is None:
-        raise BadInput(
-            f"{path}: no similar-list recall (simk) in this search; "
-            "run search again or fit with --objective patk"
-        )
-    return results["best_simk"], results["baseline"]
 
 
 def _run_fit(args):
-    params, iterations, extra = fit_settings(args)
-    fit = _fit_spark if args.engine == "spark" else _fit_implicit
-    seconds = fit(args, params, iterations, extra)
-    print(
-        f"Fitted {params.factors} factors, regularization {params.regularization:g}, "
-        f"alpha {params.alpha:g}, {iterations} iterations in {seconds:.1f} s; "
-        f"neighbours by similarity exponent {extra['similarity_exponent']:g}"
+    step = FitStep(
+        likes_source(args), args.out, fit_choice(args), args.engine, args.spark_master, args.seed
     )
-    print(f"Wrote {args.out}")
-
-
-def _fit_implicit(args, params, iterations, extra):
-    prepared = load_prepared(args)
-    started = time.perf_counter()
-    if sys.stderr.isatty():
-        with tqdm(total=iterations, desc="ALS", unit="it") as bar:
-            model = wrmf.fit(prepared.likes, params, iterations, args.seed, lambda _: bar.update())
-    else:
-        model = wrmf.fit(prepared.likes, params, iterations, args.seed)
-    seconds = time.perf_counter() - started
-    dataset = dataset_summary(args.likes, prepared)
-    meta = artifact.build_meta(params, iterations, dataset, fit_seconds=round(seconds, 3), **extra)
-    artifact.save_model(
-        args.out, model.item_factors, prepared.mids, prepared.names, prepared.likes, meta
-    )
-    return seconds
-
-
-def _fit_spark(args, params, iterations, extra):
-    try:
-        from .spark import engine, session
-    except ImportError as e:
-        raise BadInput(f"--engine spark needs pyspark ({e}): pip install -e '.[spark]'") from None
-    spark = session.get_session(args.spark_master)
-    prepared = engine.prepare(
-        spark, args.likes, args.min_user_likes, args.min_model_likes, args.skip_bad_rows
-    )
-    if prepared.skipped_rows:
-        print(f"Skipped bad rows: {prepared.skipped_rows}")
-    for line in prepared.report():
-        print(line)
-    started = time.perf_counter()
-    factors = engine.fit_als(
-        prepared.ratings, prepared.users, len(prepared.mids), params, iterations, args.seed
-    )
-    seconds = time.perf_counter() - started
-    meta = artifact.build_meta(
-        params,
-        iterations,
-        engine.dataset(args.likes, prepared),
-        fit_seconds=round(seconds, 3),
-        **engine.meta_extras(spark),
-        **extra,
-    )
-    # The likes pattern is staged on the output's disk, which has room for the artifact.
-    out_folder = os.path.dirname(os.path.abspath(args.out))
-    os.makedirs(out_folder, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".likes-", dir=out_folder) as folder:
-        indptr, indices = engine.likes_by_model(prepared, folder)
-        artifact.write_model(
-            args.out, factors.item_factors, prepared.mids, prepared.names, indptr, indices, meta
-        )
-        del indices  # unmapped before its folder goes
-    return seconds
+    pipeline.fit(step)
 
 
 def _search_parser(sub):
@@ -320,7 +217,7 @@ def _search_parser(sub):
         help="successive halving or the full grid over learning curves; writes RESULTS.json",
     )
     likes_arguments(p)
-    grid = search.Grid()
+    grid = Grid()
     p.add_argument("--out", required=True, metavar="RESULTS.json")
     p.add_argument("--factors", type=comma_list(factor_count), default=grid.factors)
     p.add_argument("--regularization", type=comma_list(weight), default=grid.regularization)
@@ -328,11 +225,11 @@ def _search_parser(sub):
     p.add_argument(
         "--epochs",
         type=epoch_range,
-        default=search.REFERENCE_EPOCHS,
+        default=REFERENCE_EPOCHS,
         help="start:stop:step as Python's range (default 2:40:2)",
     )
     split_arguments(p)
-    settings = search.SplitSettings()
+    settings = SplitSettings()
     p.add_argument(
         "--sim-k", type=positive_int, default=settings.sim_k, help="similar list's length for simk"
     )
@@ -379,7 +276,7 @@ def strategy_arguments(p):
     )
     p.add_argument(
         "--pick-on",
-        choices=search.PICK_ON,
+        choices=PICK_ON,
         default="validation",
         help="score curves and pick on a validation split drawn from the training likes "
         "(default; the pick alone is scored on test), or on the test split as earlier runs did",
@@ -393,8 +290,8 @@ def strategy_arguments(p):
 
 
 def split_arguments(p):
-    """The post's split and p@k's k (read by :func:`split_settings`)."""
-    split = search.SplitSettings()
+    """The reference post's split and p@k's k (read by :func:`split_settings`)."""
+    split = SplitSettings()
     p.add_argument("--k", type=positive_int, default=split.k, help="p@k's k")
     p.add_argument(
         "--split-count",
@@ -408,31 +305,25 @@ def split_arguments(p):
     p.add_argument("--seed", type=int, default=split.seed)
 
 
-def split_settings(args):
-    """:class:`training.search.SplitSettings` of :func:`split_arguments`."""
-    return search.SplitSettings(args.k, args.split_count, args.fraction, args.seed)
+def split_settings(args, **scoring):
+    """:class:`SplitSettings` of :func:`split_arguments`; ``scoring`` sets the others."""
+    return SplitSettings(args.k, args.split_count, args.fraction, args.seed, **scoring)
 
 
 def _run_search(args):
-    prepared = load_prepared(args)
-    search.run_search(
-        prepared,
-        dataset_summary(args.likes, prepared),
-        args.out,
-        grid=search.Grid(args.factors, args.regularization, args.alpha),
-        epochs=args.epochs,
-        settings=dataclasses.replace(
-            split_settings(args),
-            sim_k=args.sim_k,
-            similarity_exponents=tuple(dict.fromkeys(args.similarity_exponent)),  # each once
-            pick_on=args.pick_on,
-            validation_seed=args.validation_seed,
-        ),
-        strategy=halving.Strategy(args.strategy, args.objective, args.eta, args.first_rung),
-        resume=args.resume,
-        progress=sys.stderr.isatty(),
+    settings = split_settings(
+        args,
+        sim_k=args.sim_k,
+        similarity_exponents=tuple(dict.fromkeys(args.similarity_exponent)),  # each once
+        pick_on=args.pick_on,
+        validation_seed=args.validation_seed,
     )
-    print(f"Wrote {args.out}")
+    grid = Grid(args.factors, args.regularization, args.alpha)
+    strategy = halving.Strategy(args.strategy, args.objective, args.eta, args.first_rung)
+    step = SearchStep(
+        likes_source(args), args.out, grid, args.epochs, settings, strategy, args.resume
+    )
+    pipeline.search(step)
 
 
 def _index_parser(sub):
@@ -442,7 +333,7 @@ def _index_parser(sub):
         "name index, approximate neighbours from --ann-threshold models",
     )
     p.add_argument("model", metavar="MODEL.npz")
-    threshold = serving_files.ANN_THRESHOLD
+    threshold = ANN_THRESHOLD
     p.add_argument(
         "--ann-threshold", type=positive_int, default=threshold, help=f"default {threshold}"
     )
@@ -450,13 +341,9 @@ def _index_parser(sub):
 
 
 def _run_index(args):
-    try:
-        sha256 = file_sha256(args.model)
-    except OSError as e:
-        raise BadInput(f"{args.model}: {e.strerror}") from None
-    folder = serving_files.build(args.model, sha256, args.ann_threshold)
+    folder = pipeline.index(IndexStep(args.model, args.ann_threshold))
     print(folder)
-    calibration = serving_files.load_calibration(folder)
+    calibration = load_calibration(folder)
     print(calibration.summary() if calibration else "exact neighbours: below the threshold")
 
 
@@ -472,9 +359,7 @@ def _plot_parser(sub):
 
 
 def _run_plot(args):
-    results = read_results(args.results)
-    write_text(args.out, svg_plot.curves_svg(results) + "\n")
-    print(f"Wrote {args.out}")
+    pipeline.plot(args.results, args.out)
 
 
 def _foldin_eval_parser(sub):
@@ -492,17 +377,8 @@ def _foldin_eval_parser(sub):
 
 
 def _run_foldin_eval(args):
-    params, iterations, _ = fit_settings(args)
-    prepared = load_prepared(args)
-    print(
-        f"{params.factors} factors, regularization {params.regularization:g}, "
-        f"alpha {params.alpha:g}, {iterations} iterations"
-    )
-    report = fold_in_evaluation.evaluate_fold_in(
-        prepared.likes, params, iterations, split_settings(args), args.few
-    )
-    for line in report.lines():
-        print(line)
+    step = FoldInEvalStep(likes_source(args), fit_choice(args), split_settings(args), args.few)
+    pipeline.foldin_eval(step)
 
 
 def _export_events_parser(sub):
@@ -512,10 +388,4 @@ def _export_events_parser(sub):
     )
     p.add_argument("events", metavar="EVENTS.sqlite")
     p.add_argument("--out", required=True, metavar="LIKES.psv")
-    p.set_defaults(run=_run_export_events)
-
-
-def _run_export_events(args):
-    likes = event_likes.write_heart_likes(args.events, args.out)
-    visitors = len({uid for _, _, uid in likes})
-    print(f"Wrote {len(likes)} likes of {visitors} visitors to {args.out}")
+    p.set_defaults(run=lambda args: pipeline.export_events(args.events, args.out))

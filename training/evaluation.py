@@ -7,11 +7,10 @@ from threadpoolctl import threadpool_limits
 
 from . import metrics
 from .core.fold_in import item_gram
+from .core.steps import EXPONENTS, SIM_K
 from .split import draw_queries
 
 NAN = float("nan")
-SIM_K = 10  # the similar list's length on a model page
-EXPONENTS = (1.0, 0.5, 0.0)  # similarity exponents tried: cosine, half the length, dot product
 
 
 @dataclass

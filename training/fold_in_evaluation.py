@@ -62,7 +62,7 @@ def evaluate_fold_in(likes, params, iterations, settings, few=3):
     """The :class:`FoldInReport` of a users x models likes CSR.
 
     ``params`` :class:`training.core.params.Params`, ``iterations`` ALS sweeps,
-    ``settings`` :class:`training.search.SplitSettings` (its ``seed`` also
+    ``settings`` :class:`training.core.steps.SplitSettings` (its ``seed`` also
     seeds the fits and the draw of ``few`` likes). Two fits of the given size.
     """
     split = split_likes(likes, settings.split_count, settings.fraction, settings.seed)

@@ -23,7 +23,6 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
 
 from tqdm import tqdm
 
@@ -33,7 +32,8 @@ from .core.errors import BadInput
 from .core.params import Params
 from .core.results import fits_folder, held_out, read_results, write_results
 from .core.similarity import COSINE
-from .evaluation import EXPONENTS, SIM_K, Evaluation
+from .core.steps import REFERENCE_EPOCHS, Grid, SplitSettings
+from .evaluation import Evaluation
 from .learning_curve import learning_curve
 from .saved_fits import SavedFits
 from .split import split_likes
@@ -44,51 +44,6 @@ PICK_ON = ("validation", "test")
 SHORT_PART = {"validation": "val.", "test": "test"}  # fits the log table's 10-character cells
 
 
-@dataclass(frozen=True)
-class Grid:
-    """Values tried for each parameter; every combination is one configuration."""
-
-    factors: tuple = (10, 20, 40, 80, 120)
-    regularization: tuple = (0.0, 1e-5, 1e-3, 1e-1, 1e1, 1e2)
-    alpha: tuple = (1.0, 10.0, 50.0, 100.0, 500.0, 1000.0)
-
-    def configurations(self):
-        """:class:`Params` of every combination, in the post's order (alpha fastest)."""
-        return [
-            Params(f, r, a)
-            for f, r, a in itertools.product(self.factors, self.regularization, self.alpha)
-        ]
-
-
-@dataclass(frozen=True)
-class SplitSettings:
-    """How the likes are split and scored: p@k's k, the post's split arguments,
-    the similar list's length and the similarity exponents it is scored with, and where
-    the pick is made (``pick_on``: a validation split drawn from the training likes with
-    ``validation_seed``, ``seed + 1`` unless given, or the test split itself)."""
-
-    k: int = 5
-    split_count: int = 5
-    fraction: float = 0.2
-    seed: int = 0
-    sim_k: int = SIM_K
-    similarity_exponents: tuple = EXPONENTS
-    pick_on: str = "validation"
-    validation_seed: int = None
-
-    def __post_init__(self):
-        if self.validation_seed is None:
-            object.__setattr__(self, "validation_seed", self.seed + 1)
-
-    def as_dict(self):
-        """RESULTS.json's ``split`` without the user counts (the exponents a list of floats)."""
-        return {
-            **asdict(self),
-            "similarity_exponents": [float(e) for e in self.similarity_exponents],
-        }
-
-
-REFERENCE_EPOCHS = range(2, 40, 2)
 DEFAULT_STRATEGY = halving.Strategy()
 
 

@@ -18,6 +18,8 @@ modules for the few things only one page needs). The modules:
 - ``neighbours``: :class:`NeighbourIndex`, the similar-models query, exact or
   approximate (``ann_index``, faiss), and "N people liked both".
 - ``fold_in``: a visitor's vector from a few likes, and "because" explanations.
+- ``steps``: the pipeline's steps as typed parameters, their JSON specs, and the
+  child process that runs one (``python -m training.pipeline``).
 - ``serving_files``: the memory-mapped folder a model is served from, built once
   beside the artifact, opened as :class:`Served`; ``name_index`` the name search in it.
 """
@@ -26,6 +28,7 @@ from .artifact import load_model
 from .atomic import atomic_path, write_text
 from .errors import BadInput
 from .fold_in import recommend
+from .halving import Strategy
 from .likes import file_sha256, read_likes
 from .name_index import Matches, NameIndex
 from .neighbours import NeighbourIndex, co_likes
@@ -34,9 +37,30 @@ from .prepare import prepare as prepare_likes
 from .results import read_results
 from .serving_files import ANN_THRESHOLD, Served, open_served
 from .similarity import COSINE
+from .steps import (
+    FitChoice,
+    FitStep,
+    Grid,
+    LikesSource,
+    SearchStep,
+    SplitSettings,
+    start_step,
+    step_failure,
+    to_spec,
+)
 from .svg_plot import curves_svg, figure_numbers
 
 __all__ = [
+    "FitChoice",
+    "FitStep",
+    "Grid",
+    "LikesSource",
+    "SearchStep",
+    "SplitSettings",
+    "Strategy",
+    "start_step",
+    "step_failure",
+    "to_spec",
     "ANN_THRESHOLD",
     "COSINE",
     "DEFAULT_ITERATIONS",

@@ -26,7 +26,7 @@ def write_results(path, results):
 
 
 def read_results(path):
-    """Load a RESULTS.json written by :func:`grid_search`; :class:`BadInput` if it is not one."""
+    """Load a RESULTS.json written by ``search``; :class:`BadInput` if it is not one."""
     try:
         with open(path, encoding="utf-8") as f:
             results = json.load(f)

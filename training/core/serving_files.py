@@ -26,9 +26,9 @@ rewritten in place (not replaced, as docs/artifact.md asks of writers) would pul
 from under a map and kill the worker with SIGBUS; sidecar files are never
 rewritten, new content gets a new folder. The folder is built once, under a file lock (other workers
 wait, then map it), into a temporary folder renamed into place. Large
-artifacts are built by ``python -m training index`` in a child process, so
-the worker's memory never holds the build's temporaries (faiss copies the
-vectors while it adds them).
+artifacts are built by the pipeline's ``index`` step in a child process
+(:mod:`training.core.steps`), so the worker's memory never holds the build's
+temporaries (faiss copies the vectors while it adds them).
 
 Folders of other contents of the same artifact name are removed (:func:`prune`)
 after a build and after each swap, but only those no process uses: a process
@@ -44,13 +44,12 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import ann_index, name_index, similarity
+from . import ann_index, name_index, similarity, steps
 from .artifact import open_model, users_of
 from .errors import BadInput
 from .fold_in import item_gram
@@ -90,7 +89,7 @@ def ensure(path, sha256, models, ann_threshold=ANN_THRESHOLD):
     Returns ``(folder, held)``: the folder, and its ``in-use`` file under a
     shared lock (:func:`hold`), to close when the process stops serving it.
     Builds in this process below :data:`IN_PROCESS_MODELS` models, otherwise
-    in ``python -m training index``; raises :class:`BadInput` when that fails.
+    in a child running the ``index`` step; raises :class:`BadInput` when that fails.
     """
     for _ in range(2):  # a prune elsewhere may remove a folder between its build and its hold
         folder = _built(path, sha256, models, ann_threshold)
@@ -106,15 +105,16 @@ def _built(path, sha256, models, ann_threshold):
         return folder
     if models < IN_PROCESS_MODELS:
         return build(path, sha256, ann_threshold)
-    command = [sys.executable, "-m", "training", "index", path]
-    command += ["--ann-threshold", str(ann_threshold)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        last = ((done.stderr or "").strip().splitlines() or ["no message"])[-1]
-        if done.returncode == 2 and last.startswith("error: "):  # the child's BadInput line
-            raise BadInput(last.removeprefix("error: "))
-        raise BadInput(f"{path}: building the serving files failed: {last}")
-    return folder
+    with tempfile.TemporaryDirectory(prefix="sketchrec-index-") as scratch:
+        result = os.path.join(scratch, "result.json")
+        spec = steps.to_spec(steps.IndexStep(path, ann_threshold))
+        child = steps.start_step(spec, result, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        failed = steps.step_failure(child.wait(), result)
+    if failed is None:
+        return folder
+    if failed["kind"] == "bad_input":
+        raise BadInput(failed["error"])
+    raise BadInput(f"{path}: building the serving files failed: {failed['error']}")
 
 
 def _complete(folder, models, ann_threshold):

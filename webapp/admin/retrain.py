@@ -1,4 +1,5 @@
-"""What a retrain job runs: ``python -m training`` steps for "tune first" or chosen parameters.
+"""What a retrain job runs: pipeline steps (a search, then a fit) for "tune first" or chosen
+parameters, as the JSON specs of :mod:`training.core.steps`.
 
 Every job evaluates before it fits, so each candidate model comes with test
 p@k, similar-list recall (simk) and their popularity baselines to compare
@@ -11,12 +12,23 @@ lists did best.
 
 from dataclasses import dataclass, field
 
-from training.core import DEFAULT_ITERATIONS, Params
+from training.core import (
+    DEFAULT_ITERATIONS,
+    FitChoice,
+    FitStep,
+    Grid,
+    LikesSource,
+    Params,
+    SearchStep,
+    SplitSettings,
+    Strategy,
+    to_spec,
+)
 
-TUNE_GRID = {"factors": "20,40,80", "regularization": "0.01,0.1,1", "alpha": "10,50,100"}
+TUNE_GRID = Grid(factors=(20, 40, 80), regularization=(0.01, 0.1, 1.0), alpha=(10.0, 50.0, 100.0))
 # Scored at every checkpoint of every fit, so they add evaluation, not fits.
-TUNE_EXPONENTS = "1,0.75,0.5,0.25,0"
-TUNE_EPOCHS = "2:24:2"
+TUNE_EXPONENTS = (1.0, 0.75, 0.5, 0.25, 0.0)
+TUNE_EPOCHS = range(2, 24, 2)
 
 
 @dataclass
@@ -34,10 +46,7 @@ class RetrainPlan:
         """Number of configurations the search step runs."""
         if not self.tune:
             return 1
-        size = 1
-        for values in TUNE_GRID.values():
-            size *= len(values.split(","))
-        return size
+        return len(TUNE_GRID.configurations())
 
     def describe(self):
         """One line for the job list."""
@@ -51,25 +60,19 @@ class RetrainPlan:
         )
 
     def steps(self, results_path, candidate_path):
-        """Argument lists for ``python -m training``: a search, then a fit from it."""
+        """The job's steps as JSON specs: a search into ``results_path``, then a fit from
+        it into ``candidate_path``."""
+        likes = LikesSource(self.likes_path)
         if self.tune:
-            grid = [f"--{key}={values}" for key, values in TUNE_GRID.items()]
-            grid += [f"--similarity-exponent={TUNE_EXPONENTS}", f"--strategy={self.strategy}"]
-            epochs, fit_extra = TUNE_EPOCHS, []
+            grid, epochs = TUNE_GRID, TUNE_EPOCHS
+            split = SplitSettings(similarity_exponents=TUNE_EXPONENTS)
+            strategy = Strategy(self.strategy)
+            choice = FitChoice(from_search=results_path)
         else:
             p = self.params
-            grid = [
-                f"--factors={p.factors}",
-                f"--regularization={p.regularization!r}",
-                f"--alpha={p.alpha!r}",
-            ]
-            epochs, fit_extra = f"1:{self.iterations + 1}:1", [f"--iterations={self.iterations}"]
-        search = ["search", self.likes_path, f"--out={results_path}", *grid, f"--epochs={epochs}"]
-        fit = [
-            "fit",
-            self.likes_path,
-            f"--out={candidate_path}",
-            f"--from-search={results_path}",
-            *fit_extra,
-        ]
-        return [search, fit]
+            grid = Grid((p.factors,), (p.regularization,), (p.alpha,))
+            epochs, split = range(1, self.iterations + 1), SplitSettings()
+            strategy = Strategy()
+            choice = FitChoice(from_search=results_path, iterations=self.iterations)
+        search = SearchStep(likes, results_path, grid, epochs, split, strategy)
+        return [to_spec(search), to_spec(FitStep(likes, candidate_path, choice))]

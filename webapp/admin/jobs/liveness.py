@@ -8,7 +8,7 @@ START_GRACE_SECONDS = 30  # a queued job's supervisor may take this long to reco
 
 
 def job_alive(job):
-    """True while the job's supervisor or its ``python -m training`` child runs."""
+    """True while the job's supervisor or its step's child runs."""
     return supervisor_alive(job) or _runs(job["child_pid"], job["id"])
 
 

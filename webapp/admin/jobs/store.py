@@ -1,8 +1,9 @@
 """The jobs folder (``instance/jobs``): per job, its state, its log and its search results.
 
 ``<id>.json`` is the state (written atomically), ``<id>.log`` what its
-commands printed and ``<id>.results.json`` the grid search's RESULTS.json,
-which carries the learning curves.
+steps printed, ``<id>.results.json`` the grid search's RESULTS.json,
+which carries the learning curves, and ``<id>.outcome.json`` how the last
+step's child ended.
 
 A job is ``queued``, ``running``, then ``succeeded``, ``failed`` or
 ``cancelled``. Jobs run in the order they were submitted: each gets the next
@@ -37,6 +38,7 @@ class JobPaths(NamedTuple):
     state: str
     log: str
     results: str
+    outcome: str
 
 
 def now():
@@ -47,7 +49,7 @@ def now():
 def job_paths(folder, job_id):
     """The :class:`JobPaths` of a job."""
     base = os.path.join(folder, job_id)
-    return JobPaths(base + ".json", base + ".log", base + ".results.json")
+    return JobPaths(base + ".json", base + ".log", base + ".results.json", base + ".outcome.json")
 
 
 def new_id():
@@ -86,8 +88,8 @@ def create(
 ):
     """Write a queued job, next in line, and return it (call inside :func:`submission_lock`).
 
-    ``steps`` are argument lists for ``python -m training``; ``candidate`` is
-    the model file the last step writes; ``ticket`` is the
+    ``steps`` are pipeline steps as JSON specs (:mod:`training.core.steps`);
+    ``candidate`` is the model file the last step writes; ``ticket`` is the
     activation ticket taken at submission (see :mod:`webapp.admin.activation`).
     """
     os.makedirs(folder, exist_ok=True)
@@ -146,11 +148,8 @@ def all_jobs(folder):
     """Every job, the last submitted first."""
     if not os.path.isdir(folder):
         return []
-    ids = [
-        n[:-5]
-        for n in os.listdir(folder)
-        if n.endswith(".json") and not n.endswith(".results.json")
-    ]
+    # Only state files: the results and outcome files' names are no ids.
+    ids = [n[:-5] for n in os.listdir(folder) if n.endswith(".json") and valid_id(n[:-5])]
     jobs = [load(folder, i) for i in ids]
     # Jobs written before ``seq`` existed count as 0 (and are all finished); ids sort by time.
     return sorted(jobs, key=lambda job: (job.get("seq", 0), job["id"]), reverse=True)

@@ -1,24 +1,27 @@
 """Run one queued job to its end: ``python -m webapp.admin.jobs.supervisor FOLDER ID``.
 
 The supervisor waits until every job submitted before its own has ended
-(first in, first out), then runs each ``python -m training`` step as a child
-with its output in the job's log, keeps the job's state current and
-activates the candidate model when asked and still the newest request. A
+(first in, first out), then runs each of its pipeline steps (JSON specs,
+:mod:`training.core.steps`) in a child process with its output in the job's
+log, keeps the job's state current and activates the candidate model when
+asked and still the newest request. A
 child is killed by the kernel if its supervisor dies (``PR_SET_PDEATHSIG``),
 so nothing of a job outlives it; SIGTERM (Cancel) ends the job as cancelled.
 """
 
+import argparse
 import fcntl
+import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 from training.core.halving import search_progress
 from training.core.likes import file_sha256
 from training.core.results import fits_folder
+from training.core.steps import start_step, step_failure
 
 from ...child_processes import die_with
 from .. import activation
@@ -89,13 +92,13 @@ def _activate(job):
 
 def _run_steps(folder, job):
     paths = store.job_paths(folder, job["id"])
-    for index, argv in enumerate(job["steps"]):
+    for index, spec in enumerate(job["steps"]):
         with open(paths.log, "a", encoding="utf-8") as log:
-            log.write(f"$ python -m training {' '.join(argv)}\n")
+            log.write(f"$ {spec['step']} {json.dumps(spec)}\n")
             log.flush()
-            child = subprocess.Popen(
-                [sys.executable, "-m", "training", *argv],
-                stdin=subprocess.DEVNULL,
+            child = start_step(
+                spec,
+                paths.outcome,  # on the child's command line: names the job for liveness
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -104,21 +107,22 @@ def _run_steps(folder, job):
         job["child_pid"] = child.pid
         try:
             while child.poll() is None:
-                _update_progress(folder, job, index, argv)
+                _update_progress(folder, job, index, spec["step"])
                 time.sleep(POLL_SECONDS)
         finally:
             if child.poll() is None:
                 child.terminate()
                 child.wait()
-        if child.returncode != 0:
-            raise RuntimeError(_failure(child.returncode, paths.log))
+        failed = step_failure(child.returncode, paths.outcome)
+        if failed is not None:
+            raise RuntimeError(failed["error"])
     job["child_pid"] = None
 
 
-def _update_progress(folder, job, index, argv):
+def _update_progress(folder, job, index, step):
     paths = store.job_paths(folder, job["id"])
-    share, message = 0.0, argv[0]
-    if argv[0] == "search":
+    share, message = 0.0, step
+    if step == "search":
         share, where = search_progress(paths.results)
         message = f"search: {where}"
     steps = len(job["steps"])
@@ -128,13 +132,6 @@ def _update_progress(folder, job, index, argv):
     }
     job["log_tail"] = log_tail(paths.log)
     store.save(folder, job)
-
-
-def _failure(returncode, log_path):
-    if returncode < 0:
-        return f"killed by signal {-returncode}"
-    tail = log_tail(log_path)
-    return tail[-1] if tail else f"exit status {returncode}"
 
 
 def log_tail(log_path, lines=LOG_TAIL_LINES):
@@ -149,5 +146,14 @@ def log_tail(log_path, lines=LOG_TAIL_LINES):
     return [r for r in rows if r.strip()][-lines:]
 
 
+def main():
+    """``FOLDER ID`` from the command line, as :mod:`webapp.admin.jobs.launcher` passes them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder")
+    parser.add_argument("job_id")
+    args = parser.parse_args()
+    supervise(args.folder, args.job_id)
+
+
 if __name__ == "__main__":
-    supervise(sys.argv[1], sys.argv[2])
+    main()
