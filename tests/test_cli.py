@@ -168,10 +168,14 @@ def test_foldin_eval_prints_four_rows(small_demo):
 def test_index_builds_the_serving_folder_and_rejects_what_is_not_a_model(tmp_path, demo_model):
     result = run("index", demo_model.path, "--ann-threshold", 100)
     assert result.returncode == 0, result.stderr
-    folder = result.stdout.strip()
+    folder, said = result.stdout.splitlines()
+    calibration = serving_files.calibration_of(folder)
+    assert said == calibration.describe()  # the second line: what serves the similar lists
+    index_file = [serving_files.ANN_FILE] if calibration.serves else []
     assert sorted(os.listdir(folder)) == sorted(
         [f"{name}.npy" for name in serving_files.ARRAYS]
-        + [serving_files.NAMES_FILE, serving_files.ANN_FILE]
+        + [serving_files.NAMES_FILE, serving_files.CALIBRATION_FILE]
+        + index_file
     )
     for content in (b"not a zip", None):
         path = tmp_path / "bad.npz"

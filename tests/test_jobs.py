@@ -156,6 +156,11 @@ def test_jobs_run_in_submission_order_and_the_newest_request_serves(server, admi
     assert all(j["activated"] for j in jobs)
     assert served_sha(server, file_sha256(server.model_path))  # reloads run in the background
     assert health(server)["model"]["factors"] == 8
+    last = jobs[-1]
+    assert last["candidate_sha256"] == file_sha256(server.model_path)
+    os.remove(last["candidate"])  # the page compares the sha256 recorded: it reads no model file
+    page = admin.get(f"{server.url}/admin/jobs/{last['id']}", timeout=10).text
+    assert "This job's model is serving." in page
     assert post(admin, server, "/admin/rollback").status_code == 303
 
 

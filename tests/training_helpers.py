@@ -44,12 +44,20 @@ def csr(rows, shape):
     return sp.csr_matrix(dense)
 
 
-def clustered(n, factors=16, clusters=40, random_state=0):
-    """Unit vectors drawn around ``clusters`` centres (a mixture of gaussians)."""
+def clustered(n, factors=16, clusters=40, random_state=0, spread=0.5):
+    """Unit vectors drawn around ``clusters`` centres (a mixture of gaussians, ``spread`` the
+    noise's standard deviation against the centres' 1)."""
     rng = np.random.default_rng(random_state)
     centres = rng.standard_normal((clusters, factors))
-    vectors = centres[rng.integers(0, clusters, n)] + 0.5 * rng.standard_normal((n, factors))
+    vectors = centres[rng.integers(0, clusters, n)] + spread * rng.standard_normal((n, factors))
     return neighbour_space(vectors, 1.0)[0]
+
+
+def near_tied(n, factors=32, per_cluster=1000, random_state=0):
+    """Unit vectors in tight clusters of ``per_cluster``: the top 12 scores of a row span about
+    0.01, as they do on vectors fitted from likes (a code of 4 bits per 2 factors cannot
+    order them)."""
+    return clustered(n, factors, max(1, n // per_cluster), random_state, spread=0.3)
 
 
 def planted_group_share(item_factors, mids, group_of):

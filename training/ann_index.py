@@ -1,27 +1,27 @@
-"""Approximate neighbours for large catalogues: a faiss IVF index of fast-scan PQ codes.
+"""Approximate neighbours for large catalogues: a faiss IVF index of 8-bit codes, calibrated.
 
 The vectors are clustered (k-means, :func:`list_count` lists) and a query
 scans only the ``nprobe`` lists whose centroids score highest. Inside a
-list each vector is a product-quantisation code of 4 bits per pair of
-factors (faiss "fast scan", scored with SIMD table look-ups), so a scan is
-cheap but its scores are rough: the best ``REFINE`` x ``k`` candidates are
-scored again exactly on the served vectors (:func:`similar_rows`), and
-recall is lost only to clusters not probed and to true neighbours the codes
-rank below the candidates. Lists are many (about ``8 * sqrt(n)``) so that
-each is short; their centroids are trained in two levels (k-means into
-``sqrt(lists)`` groups, then each group into its share of lists) and are
-looked up by a flat scan: every vector gets its nearest list, and a query
-finds hundreds of lists faster than a graph would. The metric is the inner
-product on the vectors as stored, which is the cosine for unit vectors and
-stays right for any ranking of the form ``query . stored`` (the similarity
-exponent stores ``y / |y| ** e`` and queries with ``y``).
+list each vector is an 8-bit scalar code per factor (faiss
+``IndexIVFScalarQuantizer``), close enough to order neighbours whose scores
+nearly tie, as those of vectors fitted from likes do; the best
+``candidates x (k + 1)`` rows are scored again exactly on the served
+vectors (:func:`similar_rows`), so the scores shown are the exact ones.
+Lists are many (about ``8 * sqrt(n)``) so that each is short; their
+centroids are trained in two levels (k-means into ``sqrt(lists)`` groups,
+then each group into its share of lists) and are looked up by a flat scan:
+every vector gets its nearest list. The metric is the inner product on the
+vectors as stored, which is the cosine for unit vectors and stays right for
+any ranking of the form ``query . stored`` (the similarity exponent stores
+``y / |y| ** e`` and queries with ``y``).
 
-``nprobe`` is chosen at build time: the smallest step of 1, 2, 3, 4, 6,
-8, 12, ... whose recall at 10 on sampled rows, against an exact search,
-reaches the target. It is saved in the index file. faiss reads fast-scan
-lists into each process (it can map only flat lists): about 24 bytes per
-model at 64 factors (16 of code, 8 of id) and a centroid per list, beside the vectors,
-which stay memory-mapped and shared.
+``nprobe`` and the candidates per neighbour are chosen at build time
+(:func:`calibrate`): the cheapest pair in CPU per query whose recall at 10
+on sampled rows, against the exact search, reaches the target, within a
+CPU budget; the result, a :class:`training.ann_calibration.Calibration`, is
+saved beside the index, and when no pair qualifies the exact search serves.
+faiss maps the lists of codes read-only (``IO_FLAG_MMAP``): about 40 bytes
+per model at 32 factors (32 of code, 8 of id), shared by every worker.
 
 faiss is imported on first use: it is an optional dependency (extra
 ``scale``) and small catalogues never need it.
@@ -29,15 +29,17 @@ faiss is imported on first use: it is an optional dependency (extra
 
 import numpy as np
 
+from . import ann_calibration
+from .ann_calibration import BUDGET_SHARE
 from .atomic import atomic_path
 
-CALIBRATION_ROWS = 256  # sampled query rows for choosing nprobe
+CALIBRATION_ROWS = 256  # sampled query rows for choosing the settings
 CALIBRATION_K = 10
 TRAINING_PER_LIST = 64  # k-means sample: this many vectors per list
-PQ_TRAINING_ROWS = 65_536  # 16 centroids per sub-quantiser need few
+CODE_TRAINING_ROWS = 65_536  # the codes' range per factor needs few rows
 TARGET_RECALL = 0.97  # margin over the 0.95 asked of the served index
 LISTS_PER_ROOT = 8  # lists per sqrt(n): short lists keep the scan per query small
-REFINE = 30  # candidates per wanted neighbour, scored exactly: the codes rank roughly
+CANDIDATES = (1, 2, 3, 5, 10, 30)  # candidates per wanted neighbour, re-scored exactly
 ADD_BATCH = 262_144  # vectors assigned to their lists at a time: bounds the score matrix
 
 
@@ -54,12 +56,12 @@ def list_count(n):
     return int(2 ** round(np.log2(target)))
 
 
-def build(vectors, random_state=0, target_recall=TARGET_RECALL):
-    """An IVF fast-scan PQ inner-product index over ``vectors`` (float32 [n, f]), calibrated.
+def build(vectors, random_state=0, target_recall=TARGET_RECALL, budget_share=BUDGET_SHARE):
+    """An IVF inner-product index of 8-bit codes over ``vectors`` (float32 [n, f]), calibrated.
 
-    Returns ``(index, recall)``: the faiss index (ids are row numbers) and
-    the recall at 10 that the chosen ``nprobe`` reached on the sample, with
-    the exact re-scoring of :func:`similar_rows`.
+    Returns ``(index, calibration)``: the faiss index (ids are row numbers,
+    ``nprobe`` set) and its :class:`training.ann_calibration.Calibration`,
+    which says whether it serves and with how many candidates.
     """
     faiss = _faiss()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -69,18 +71,16 @@ def build(vectors, random_state=0, target_recall=TARGET_RECALL):
     sample = np.sort(rng.choice(n, min(n, TRAINING_PER_LIST * lists), replace=False))
     quantizer = faiss.IndexFlatIP(factors)
     quantizer.add(centroids(vectors[sample], lists, random_state))
-    # Two factors per 4-bit code where they pair up; one each otherwise.
-    codes = factors // 2 if factors % 2 == 0 else factors
-    metric = faiss.METRIC_INNER_PRODUCT
-    index = faiss.IndexIVFPQFastScan(quantizer, factors, lists, codes, 4, metric)
+    index = faiss.IndexIVFScalarQuantizer(
+        quantizer, factors, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
     index.own_fields = True
     quantizer.this.disown()  # the index frees it
-    # The PQ only (the quantizer is full), on rows spread over the whole sample.
-    index.train(vectors[sample[:: max(1, len(sample) // PQ_TRAINING_ROWS)]])
+    # The codes' ranges only (the quantizer is full), on rows spread over the whole sample.
+    index.train(vectors[sample[:: max(1, len(sample) // CODE_TRAINING_ROWS)]])
     for start in range(0, n, ADD_BATCH):
         index.add(vectors[start : start + ADD_BATCH])
-    recall = calibrate(index, vectors, rng, target_recall)
-    return index, recall
+    return index, calibrate(index, vectors, rng, target_recall, budget_share)
 
 
 def centroids(sample, lists, random_state):
@@ -106,24 +106,58 @@ def probe_steps(lists):
     return [s for s in steps if s < lists] + [lists]
 
 
-def calibrate(index, vectors, rng, target_recall):
-    """Set ``index.nprobe`` to the first of :func:`probe_steps` reaching ``target_recall``;
-    returns the recall reached."""
-    faiss = _faiss()
+def calibrate(index, vectors, rng, target_recall, budget_share):
+    """The cheapest ``nprobe`` and candidates per neighbour reaching ``target_recall``.
+
+    For each of :data:`CANDIDATES`, ``nprobe`` goes up :func:`probe_steps`
+    until the recall at 10 on sampled rows reaches the target; a step over
+    the CPU budget (``budget_share`` of the exact search's time) ends the
+    climb. Of the settings that reached it, the one with the least CPU per
+    query is set on ``index`` and returned as an approximate
+    :class:`~training.ann_calibration.Calibration`; without one, an exact one.
+    """
     rows = rng.choice(len(vectors), min(len(vectors), CALIBRATION_ROWS), replace=False)
-    k = min(CALIBRATION_K, len(vectors) - 1)
-    _, exact = faiss.knn(vectors[rows], vectors, k + 1, metric=faiss.METRIC_INNER_PRODUCT)
-    truth = [_without(found, row)[:k] for found, row in zip(exact, rows, strict=True)]
-    for nprobe in probe_steps(index.nlist):
-        index.nprobe = nprobe
-        hits = [
-            len(np.intersect1d(similar_rows(index, vectors, vectors[row], row, k)[0], t))
-            for row, t in zip(rows, truth, strict=True)
-        ]
-        recall = np.mean(hits) / max(k, 1)
-        if recall >= target_recall:
-            break
-    return float(recall)
+    sample = ann_calibration.Sample(vectors, rows, min(CALIBRATION_K, len(vectors) - 1))
+    budget = sample.exact_cpu_ms * budget_share
+    reached, best = [], (0.0, 0.0, {})  # (recall, cpu_ms, settings); best: within the budget
+    threads = _faiss().omp_get_max_threads()
+    _faiss().omp_set_num_threads(1)  # as served: one thread per query
+    try:
+        for candidates in CANDIDATES:
+            for nprobe in probe_steps(index.nlist):
+                if reached and nprobe >= reached[-1][2]["nprobe"]:
+                    break  # fewer candidates got there with as few lists: more cost more
+                index.nprobe = nprobe
+                recall, cpu = sample.measure(_searcher(index, vectors, candidates))
+                if cpu > budget:
+                    break
+                found = (recall, cpu, {"nprobe": nprobe, "candidates": candidates})
+                best = max(best, found, key=lambda b: (b[0], -b[1]))
+                if recall >= target_recall:
+                    reached.append(found)
+                    break
+    finally:
+        _faiss().omp_set_num_threads(threads)
+    recall, cpu, settings = min(reached, key=lambda r: r[1]) if reached else best
+    index.nprobe = settings.get("nprobe", index.nprobe)
+    return ann_calibration.Calibration(
+        search=ann_calibration.APPROXIMATE if reached else ann_calibration.EXACT,
+        target_recall=target_recall,
+        recall=round(float(recall), 4),
+        cpu_ms=round(cpu, 4),
+        exact_cpu_ms=round(sample.exact_cpu_ms, 4),
+        budget_ms=round(budget, 4),
+        queries=len(rows),
+        index=f"IVF index of 8-bit codes, {index.nlist} lists",
+        settings=settings,
+    )
+
+
+def _searcher(index, vectors, candidates):
+    def search(query, row, k):
+        return similar_rows(index, vectors, query, row, k, candidates)[0]
+
+    return search
 
 
 def _without(found, row):
@@ -148,18 +182,18 @@ def load(path):
     return faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
 
 
-def similar_rows(index, vectors, query, row, k):
+def similar_rows(index, vectors, query, row, k, candidates):
     """Approximately the ``k`` rows scoring highest against ``query``, never ``row``.
 
     ``query`` float32 [f] (the vector ``row`` queries with), ``vectors`` the
-    indexed float32 [n, f]. The index proposes ``REFINE * (k + 1)``
-    candidates and they are ranked by their exact scores on ``vectors``, so
-    the scores match the exact search's (to float rounding); returns ``(rows, scores)`` like
+    indexed float32 [n, f]. The index proposes ``candidates * (k + 1)``
+    rows and they are ranked by their exact scores on ``vectors``, so the
+    scores match the exact search's (to float rounding); returns ``(rows, scores)`` like
     :func:`webapp.serving.neighbours.similar_rows`, best first, equal scores
     by row, possibly fewer than ``k`` when the probed lists hold fewer.
     """
     query = np.ascontiguousarray(query, dtype=np.float32)
-    _, found = index.search(query[None, :], min(REFINE * (k + 1), index.ntotal))
+    _, found = index.search(query[None, :], min(candidates * (k + 1), index.ntotal))
     rows = np.unique(_without(found[0], row)).astype(np.int64)
     scores = vectors[rows] @ query
     order = np.lexsort((rows, -scores))[:k]

@@ -373,7 +373,8 @@ def _index_parser(sub):
     p = sub.add_parser(
         "index",
         help="build the files the web app serves a model with (beside it): mapped arrays, "
-        "name index, approximate neighbours from --ann-threshold models",
+        "name index, approximate neighbours from --ann-threshold models; prints the folder, "
+        "then what serves the similar lists",
     )
     p.add_argument("model", metavar="MODEL.npz")
     threshold = serving_files.ANN_THRESHOLD
@@ -388,7 +389,10 @@ def _run_index(args):
         sha256 = file_sha256(args.model)
     except OSError as e:
         raise BadInput(f"{args.model}: {e.strerror}") from None
-    print(serving_files.build(args.model, sha256, args.ann_threshold))
+    folder = serving_files.build(args.model, sha256, args.ann_threshold)
+    print(folder)
+    calibration = serving_files.calibration_of(folder)
+    print(calibration.describe() if calibration else "exact neighbours: fewer models than --ann-threshold")
 
 
 def _plot_parser(sub):

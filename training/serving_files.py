@@ -17,7 +17,8 @@ derivatives) holds:
 | ``likes_indptr.npy`` | int64 [models + 1] | the likes CSR's row pointers |
 | ``likes_indices.npy`` | int32 (int64 past 2**31 users) [likes] | its user columns |
 | ``names.sqlite`` | | :mod:`training.name_index` |
-| ``neighbours.faiss`` | | :mod:`training.ann_index`, only from ``ann_threshold`` models |
+| ``neighbours.json`` | | its calibration (:mod:`training.ann_calibration`), from ``ann_threshold`` models |
+| ``neighbours.faiss`` | | :mod:`training.ann_index`, when its calibration says it serves |
 
 Every worker maps these read-only, so a machine holds one copy however many
 workers serve. Nothing maps the artifact itself after the build: a file
@@ -42,7 +43,7 @@ import tempfile
 
 import numpy as np
 
-from . import ann_index, name_index, similarity
+from . import ann_calibration, ann_index, name_index, similarity
 from .artifact import open_model
 from .errors import BadInput
 from .metrics import item_gram
@@ -51,6 +52,7 @@ ANN_THRESHOLD = 500_000  # models from which the similar query is approximate
 IN_PROCESS_MODELS = 100_000  # below this, building in the worker costs less than a child
 CHUNK = 65_536  # rows scaled at a time
 ANN_FILE = "neighbours.faiss"
+CALIBRATION_FILE = "neighbours.json"
 NAMES_FILE = "names.sqlite"
 ARRAYS = (
     "mids",
@@ -96,17 +98,19 @@ def ensure(path, sha256, models, ann_threshold=ANN_THRESHOLD):
 
 
 def _complete(folder, models, ann_threshold):
-    needs_ann = models >= ann_threshold
-    return os.path.isdir(folder) and (not needs_ann or os.path.exists(f"{folder}/{ANN_FILE}"))
+    # An index file without its calibration (written before there was one) is built again.
+    calibrated = os.path.exists(f"{folder}/{CALIBRATION_FILE}")
+    return os.path.isdir(folder) and (models < ann_threshold or calibrated)
 
 
-def build(path, sha256, ann_threshold=ANN_THRESHOLD):
+def build(path, sha256, ann_threshold=ANN_THRESHOLD, **calibration):
     """Build the sidecar folder of the artifact at ``path`` (content ``sha256``) if missing.
 
     Returns the folder. The artifact's content is checked first
     (:func:`training.artifact.open_model`; :class:`BadInput` if unusable),
     so a folder exists only for content that passed. Safe to run from
-    several processes at once.
+    several processes at once. ``calibration``: keyword arguments of
+    :func:`training.ann_index.build` (``target_recall``, ``budget_share``).
     """
     folder = folder_of(path, sha256)
     with _lock(path):
@@ -114,10 +118,20 @@ def build(path, sha256, ann_threshold=ANN_THRESHOLD):
         if not os.path.isdir(folder):
             _build_folder(folder, model)
             _remove_stale(path, folder)
-        if len(model.mids) >= ann_threshold and not os.path.exists(f"{folder}/{ANN_FILE}"):
-            index, _ = ann_index.build(load(folder)["vectors"])
-            ann_index.save(index, f"{folder}/{ANN_FILE}")
+        if not _complete(folder, len(model.mids), ann_threshold):
+            _build_ann(folder, **calibration)
     return folder
+
+
+def _build_ann(folder, **calibration):
+    """The approximate index if its calibration says it serves, then the calibration."""
+    index, calibrated = ann_index.build(load(folder)["vectors"], **calibration)
+    if calibrated.serves:
+        ann_index.save(index, f"{folder}/{ANN_FILE}")
+    else:  # an index file of an earlier build must not outlive the calibration that refused it
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{folder}/{ANN_FILE}")
+    ann_calibration.save(calibrated, f"{folder}/{CALIBRATION_FILE}")
 
 
 @contextlib.contextmanager
@@ -185,7 +199,15 @@ def load(folder):
     return {name: np.load(f"{folder}/{name}.npy", mmap_mode="r") for name in ARRAYS}
 
 
+def calibration_of(folder):
+    """The folder's :class:`~training.ann_calibration.Calibration`, or None without one."""
+    path = f"{folder}/{CALIBRATION_FILE}"
+    return ann_calibration.load(path) if os.path.exists(path) else None
+
+
 def load_ann(folder):
-    """The folder's approximate index, memory-mapped, or None when it has none."""
-    path = f"{folder}/{ANN_FILE}"
-    return ann_index.load(path) if os.path.exists(path) else None
+    """``(index, calibration)`` of the folder: the approximate index, memory-mapped, when its
+    calibration says it serves (else None), and the calibration (None without one)."""
+    calibration = calibration_of(folder)
+    serves = calibration is not None and calibration.serves
+    return (ann_index.load(f"{folder}/{ANN_FILE}") if serves else None), calibration

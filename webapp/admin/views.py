@@ -20,7 +20,6 @@ from flask import (
 )
 
 from training.errors import BadInput
-from training.likes import file_sha256
 from training.params import Params
 from training.results import read_results
 from training.svg_plot import curves_svg, figure_numbers
@@ -231,13 +230,9 @@ def _pick_figures(job):
 
 
 def _is_serving(job, active):
-    """True when the job's candidate is the model being served."""
-    if active is None or job["status"] != "succeeded":
-        return False
-    try:
-        return file_sha256(job["candidate"]) == active.sha256
-    except OSError:
-        return False
+    """True when the job's candidate is the model being served (by the sha256 the job
+    recorded when it succeeded: jobs recorded before it had none and read as not serving)."""
+    return active is not None and job.get("candidate_sha256") == active.sha256
 
 
 def _active_model():

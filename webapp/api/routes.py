@@ -71,7 +71,12 @@ def _recommendation_request(body):
 
 @bp.get("/healthz")
 def healthz():
-    """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256"}}``.
+    """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256", "neighbours"}}``.
+
+    ``neighbours``: ``{"search": "exact"}`` below the approximate index's
+    threshold; past it ``"search"`` (``"approximate"``, or ``"exact"`` when
+    the index did not reach its target), ``"calibrated_recall"`` and
+    ``"target_recall"``.
 
     ``"status": "degraded"`` and a ``"reason"`` while the model file on disk
     is missing or broken and the last good model serves (still 200: the site
@@ -86,6 +91,7 @@ def healthz():
             "factors": catalog.factors,
             "created_at": catalog.meta.get("created_at"),
             "sha256": catalog.sha256,
+            "neighbours": catalog.neighbours.health() if catalog.neighbours else {"search": "exact"},
         },
     }
     if problem:

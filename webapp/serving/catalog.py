@@ -36,7 +36,9 @@ class Catalog:
     ``likes`` int64 [models], ``likes_by_model`` the likes pattern,
     ``mid_order`` the rows in mid order, ``popular`` the rows most liked
     first, ``name_index`` the name search, ``ann`` the approximate index
-    (None below its threshold), ``meta`` the artifact's dict and ``sha256``
+    (None below its threshold or when its calibration did not reach the
+    target), ``neighbours`` its :class:`~training.ann_calibration.Calibration`
+    (None below the threshold), ``meta`` the artifact's dict and ``sha256``
     the hex digest of its file.
     """
 
@@ -53,6 +55,7 @@ class Catalog:
     popular: np.ndarray
     name_index: NameIndex
     ann: object
+    neighbours: object
     meta: dict
     sha256: str
 
@@ -68,6 +71,8 @@ class Catalog:
         model = open_model(path, check_content=False)
         folder = serving_files.ensure(path, sha256, len(model.mids), ann_threshold)
         derived = serving_files.load(folder)
+        approximate = len(model.mids) >= ann_threshold
+        ann, neighbours = serving_files.load_ann(folder) if approximate else (None, None)
         users = users_of(model.meta)  # checked against every index when the folder was built
         if users is None:  # an artifact without the count: one pass over the likes
             users = int(derived["likes_indices"].max(initial=-1)) + 1
@@ -86,7 +91,8 @@ class Catalog:
             mid_order=derived["mid_order"],
             popular=derived["popular"],
             name_index=NameIndex(f"{folder}/{serving_files.NAMES_FILE}"),
-            ann=serving_files.load_ann(folder) if len(model.mids) >= ann_threshold else None,
+            ann=ann,
+            neighbours=neighbours,
             meta=model.meta,
             sha256=sha256,
         )
@@ -121,7 +127,10 @@ class Catalog:
             rows, scores = similar_rows(self.vectors, self.norms, self.exponent, row, k)
         else:
             unit_query = query(self.vectors, self.norms, row, self.exponent)
-            rows, scores = ann_index.similar_rows(self.ann, self.vectors, unit_query, row, k)
+            candidates = self.neighbours.settings["candidates"]
+            rows, scores = ann_index.similar_rows(
+                self.ann, self.vectors, unit_query, row, k, candidates
+            )
         shared = co_likes(self.likes_by_model, row, rows)
         return [
             {**self.card(r), "score": round(float(s), 6), "co_likes": int(c)}

@@ -129,12 +129,12 @@ class ModelStore:
             return
         self._catalog, self._signature, self._failure = catalog, signature, None
         log.info(
-            "loaded %s: %d models, %d factors, sha256 %s, %s neighbours",
+            "loaded %s: %d models, %d factors, sha256 %s, %s",
             self.path,
             len(catalog),
             catalog.factors,
             catalog.sha256[:12],
-            "exact" if catalog.ann is None else "approximate",
+            catalog.neighbours.describe() if catalog.neighbours else "exact neighbours",
         )
 
 

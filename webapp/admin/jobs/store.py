@@ -102,6 +102,7 @@ def create(
         "steps": steps,
         "grid_size": grid_size,
         "candidate": candidate,
+        "candidate_sha256": None,  # set when the job succeeds
         "active": active,
         "activate_when_done": bool(activate_when_done),
         "activated": False,

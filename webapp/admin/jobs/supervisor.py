@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 
+from training.likes import file_sha256
 from training.results import configurations_done
 
 from .. import activation
@@ -44,6 +45,8 @@ def supervise(folder, job_id):
             store.save(folder, job)
             started = time.monotonic()
             _run_steps(folder, job)
+            # Hashed once here: the job page compares it with the serving model's at every view.
+            job["candidate_sha256"] = file_sha256(job["candidate"])
             job.update(status="succeeded", progress={"fraction": 1.0, "message": "done"})
             if job["activate_when_done"]:
                 _activate(job)
