@@ -132,7 +132,12 @@ def ivf_rows(vectors, kind, grid, measure_on):
             _, found = index.search(query[None, :], c * (K + 1))
             return rescored(vectors, query, found[0], row)[0]
 
-        row = {"kind": kind, "lists": lists, "nprobe": nprobe, "candidates_per_neighbour": candidates}
+        row = {
+            "kind": kind,
+            "lists": lists,
+            "nprobe": nprobe,
+            "candidates_per_neighbour": candidates,
+        }
         out.append({**row, **measure_on(search), "build_s": round(build, 1), "index_mib": size})
         print(json.dumps(out[-1]), flush=True)
     faiss.omp_set_num_threads(os.cpu_count())

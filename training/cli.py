@@ -392,7 +392,8 @@ def _run_index(args):
     folder = serving_files.build(args.model, sha256, args.ann_threshold)
     print(folder)
     calibration = serving_files.calibration_of(folder)
-    print(calibration.describe() if calibration else "exact neighbours: fewer models than --ann-threshold")
+    below = "exact neighbours: fewer models than --ann-threshold"
+    print(calibration.describe() if calibration else below)
 
 
 def _plot_parser(sub):

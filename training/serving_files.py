@@ -17,7 +17,7 @@ derivatives) holds:
 | ``likes_indptr.npy`` | int64 [models + 1] | the likes CSR's row pointers |
 | ``likes_indices.npy`` | int32 (int64 past 2**31 users) [likes] | its user columns |
 | ``names.sqlite`` | | :mod:`training.name_index` |
-| ``neighbours.json`` | | its calibration (:mod:`training.ann_calibration`), from ``ann_threshold`` models |
+| ``neighbours.json`` | | :mod:`training.ann_calibration`, from ``ann_threshold`` models |
 | ``neighbours.faiss`` | | :mod:`training.ann_index`, when its calibration says it serves |
 
 Every worker maps these read-only, so a machine holds one copy however many

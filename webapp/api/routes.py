@@ -69,6 +69,9 @@ def _recommendation_request(body):
     return likes, k
 
 
+EXACT = {"search": "exact"}  # the neighbours below the approximate index's threshold
+
+
 @bp.get("/healthz")
 def healthz():
     """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256", "neighbours"}}``.
@@ -91,7 +94,7 @@ def healthz():
             "factors": catalog.factors,
             "created_at": catalog.meta.get("created_at"),
             "sha256": catalog.sha256,
-            "neighbours": catalog.neighbours.health() if catalog.neighbours else {"search": "exact"},
+            "neighbours": catalog.neighbours.health() if catalog.neighbours else EXACT,
         },
     }
     if problem:
