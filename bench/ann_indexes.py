@@ -22,36 +22,35 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from training import similarity
-from training.artifact import open_model
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from scale import noisy_copies  # noqa: E402
+
+from training import similarity  # noqa: E402
+from training.artifact import open_model  # noqa: E402
+from training.top_k import ranked_top_k  # noqa: E402
 
 K = 10
 TIE = 1e-3
 
 
-def served_vectors(path, repeat=1, noise=0.0, random_state=0):
+def served_vectors(path, repeat=1, noise=0.0):
     """The artifact's vectors as served (float32 [n * repeat, f]); ``repeat`` > 1 adds copies
-    with gaussian noise of ``noise`` times the mean coordinate spread, scaled again."""
+    moved by noise (:func:`scale.noisy_copies`)."""
     model = open_model(path, check_content=False)
     exponent = float(model.meta.get("similarity_exponent", similarity.COSINE))
     base = np.asarray(model.item_factors, dtype=np.float32)
-    rng = np.random.default_rng(random_state)
-    parts = [base]
-    for _ in range(repeat - 1):
-        spread = np.float32(noise * base.std())
-        parts.append(base + spread * rng.standard_normal(base.shape, dtype=np.float32))
-    vectors, _ = similarity.neighbour_space(np.concatenate(parts), exponent)
+    vectors, _ = similarity.neighbour_space(noisy_copies(base, repeat, noise), exponent)
     return np.ascontiguousarray(vectors)
 
 
 def truth(vectors, rows):
-    """Exact top-K rows and scores of each query row (the row itself left out)."""
+    """Exact top-K rows and scores of each query row (the row left out, ties by row)."""
     found, scores = [], []
     for row in rows:
         s = vectors @ vectors[row]
         s[row] = -np.inf
-        top = np.argpartition(s, -K)[-K:]
-        top = top[np.lexsort((top, -s[top]))]
+        top = ranked_top_k(s, K)
         found.append(top)
         scores.append(s[top])
     return found, scores
@@ -84,8 +83,6 @@ def measure(search, vectors, rows, exact_rows, exact_scores):
 
 
 def exact_row(vectors, rows, exact_rows, exact_scores):
-    from training.top_k import ranked_top_k
-
     def search(query, row):
         scores = vectors @ query
         scores[row] = -np.inf

@@ -1,10 +1,18 @@
 """Benchmark serving millions of models: shared memory, approximate neighbours, name search, reload.
 
 Usage: ``.venv/bin/python bench/scale.py --models 1000000 [--factors 64] [--workers 1,2,4]``
+or ``.venv/bin/python bench/scale.py --fitted MODEL.npz [--repeat 5 --noise 0.05]``
 
 On a synthetic artifact (item vectors drawn from a mixture of gaussians,
 hex mids, names from a word list, about ``--likes-per-model`` likes each,
-written with ``training.artifact.save_model``):
+written with ``training.artifact.save_model``), or with ``--fitted`` on an
+artifact fitted by ``python -m training fit`` (from generated likes: their
+neighbours nearly tie, the mixture's do not); ``--repeat N`` serves N
+copies of its models, each copy's vectors moved by gaussian noise of
+``--noise`` times their coordinates' spread (near ties at sizes a fit does
+not reach on this machine), copies liked as their originals. The fitted
+artifact itself is never written to: the served one is a link to it or a
+new file in the temporary folder.
 
 1. ``python -m training index``: build time and peak RSS of the child.
 2. Loading in a child process: the memory-mapped :class:`Catalog` against
@@ -13,9 +21,14 @@ written with ``training.artifact.save_model``):
    peak RSS and steady RSS after 200 similar queries.
 3. gunicorn with 1, 2 and 4 gthread workers: RSS, PSS and USS of each worker
    (psutil ``memory_full_info``) after 400 similar and search requests per
-   worker, a new connection each.
-4. Similar queries in-process: exact against approximate, p50/p99 wall and
-   CPU time, recall@10 of the approximate lists against the exact ones.
+   worker, a new connection each; the similar requests' latency and the
+   recall@10 of their lists against the exact ones, and ``/healthz``'s
+   neighbours.
+4. Similar queries in-process: exact against approximate (as the
+   calibration set it up: the exact search when it chose that), p50/p99
+   wall and CPU time, recall@10 of the approximate lists against the exact
+   ones, the share of their 10 within 1e-3 of the exact 10th score, the
+   calibration.
 5. Name search in-process: the index against the Python scan it replaced.
 6. Reload: request latency on 2 workers while a changed artifact loads
    (its sidecar folder is built in the background), against before it.
@@ -56,6 +69,7 @@ from training.likes import file_sha256  # noqa: E402
 from training.params import Params  # noqa: E402
 
 RELOAD_SECONDS = 900  # longest wait for a reload to finish while requests run
+TIE = 1e-3  # a listed neighbour this close to the exact 10th score is as good as it
 
 WORDS = (
     "knight dragon car house tree robot sword castle ship girl boy cat dog low poly game asset "
@@ -91,6 +105,41 @@ def synthetic_artifact(path, models, factors, likes_per_model, tag="a", random_s
     return time.perf_counter() - started
 
 
+def noisy_copies(base, repeat, noise, random_state=0):
+    """``base`` (float32 [n, f]) and ``repeat - 1`` copies moved by gaussian noise of ``noise``
+    times its coordinates' standard deviation: float32 [n * repeat, f]."""
+    rng = np.random.default_rng(random_state)
+    spread = np.float32(noise * base.std())
+    copies = [
+        base + spread * rng.standard_normal(base.shape, dtype=np.float32) for _ in range(1, repeat)
+    ]
+    return np.concatenate([base, *copies])
+
+
+def fitted_artifact(path, fitted, repeat, noise):
+    """Serve the artifact ``fitted`` at ``path``: a link to it, or ``repeat`` noisy copies of
+    its models (new hex mids, the originals' names and likes); returns seconds to write."""
+    started = time.perf_counter()
+    if repeat == 1:
+        os.symlink(os.path.abspath(fitted), path)
+        return 0.0
+    model = artifact.open_model(fitted, check_content=False)
+    n = len(model.mids)
+    counts = np.tile(np.diff(model.likes_indptr), repeat)
+    mids = np.array([f"{i:032x}" for i in range(n * repeat)])
+    meta = {**model.meta, "dataset": {**model.meta["dataset"], "models": n * repeat}}
+    artifact.write_model(
+        path,
+        noisy_copies(np.asarray(model.item_factors, dtype=np.float32), repeat, noise),
+        mids,
+        np.tile(model.names, repeat),
+        np.concatenate([[0], np.cumsum(counts)]),
+        np.tile(model.likes_indices, repeat),
+        meta,
+    )
+    return time.perf_counter() - started
+
+
 def peak_rss_mib():
     """This process's peak RSS since its exec (``VmHWM``): ``ru_maxrss`` would also count the
     pages of the parent it was forked from (Linux keeps their high-water mark over exec)."""
@@ -109,7 +158,9 @@ def child_index(path):
     if status:
         raise SystemExit(status)
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak_mib": peak_rss_mib(), "folder": out.getvalue()}))
+    folder, calibration = out.getvalue().splitlines()
+    said = {"folder": folder, "calibration": calibration}
+    print(json.dumps({"seconds": seconds, "peak_mib": peak_rss_mib(), **said}))
 
 
 def in_child(*args):
@@ -184,8 +235,10 @@ def requests_for(mids, words, count, rng):
     return urls
 
 
-def gunicorn_memory(path, workers, mids, words, rng):
-    """Per-worker memory after a bounded warm-up of similar and search requests."""
+def gunicorn_memory(path, workers, mids, words, exact_lists, rng):
+    """Per-worker memory after a bounded warm-up of similar and search requests; the similar
+    requests' latency, their lists' recall@10 against ``exact_lists`` ({mid: exact mids}),
+    ``/healthz``'s neighbours."""
     port = free_port()
     server, command = start_gunicorn(path, port, workers)
     base = f"http://127.0.0.1:{port}"
@@ -193,10 +246,23 @@ def gunicorn_memory(path, workers, mids, words, rng):
         wait_until_up(base, seconds=900)
         # A connection per request: each accept is open to every worker, so all of them serve
         # (kept-alive connections stayed with whichever worker took them, often the same one).
+        close = {"Connection": "close"}
+        seconds, hits = [], []
+        for mid, exact in exact_lists.items():
+            started = time.perf_counter()
+            answer = requests.get(f"{base}/api/models/{mid}/similar?k=10", headers=close)
+            seconds.append(time.perf_counter() - started)
+            served = {s["mid"] for s in answer.json()["similar"]}
+            hits.append(len(served & set(exact)) / 10)
         for url in requests_for(mids, words, 400 * workers, rng):
-            requests.get(base + url, headers={"Connection": "close"}).raise_for_status()
+            requests.get(base + url, headers=close).raise_for_status()
         time.sleep(1)
-        return {"command": f"gunicorn {command}", "workers": worker_memory(server)}
+        return {
+            "command": f"gunicorn {command}",
+            "workers": worker_memory(server),
+            "similar_http": {**millis(seconds), "recall_at_10": round(float(np.mean(hits)), 4)},
+            "healthz_neighbours": requests.get(base + "/healthz").json()["model"]["neighbours"],
+        }
     finally:
         server.terminate()
         server.wait(30)
@@ -210,11 +276,14 @@ def time_queries(catalog, rows, exact):
     walls, cpus, lists = [], [], []
     for row in rows:
         wall, cpu = time.perf_counter(), time.process_time()
-        if exact:
+        if exact or catalog.ann is None:
             found, _ = similar_rows(catalog.vectors, catalog.norms, catalog.exponent, row, 10)
         else:
-            query = catalog.vectors[row]  # cosine: the unit vector is the query
-            found, _ = ann_index.similar_rows(catalog.ann, catalog.vectors, query, row, 10)
+            query = similarity.query(catalog.vectors, catalog.norms, row, catalog.exponent)
+            candidates = catalog.neighbours.settings["candidates"]
+            found, _ = ann_index.similar_rows(
+                catalog.ann, catalog.vectors, query, row, 10, candidates
+            )
         cpus.append(time.process_time() - cpu)
         walls.append(time.perf_counter() - wall)
         lists.append(found)
@@ -227,20 +296,34 @@ def millis(samples):
 
 
 def neighbour_queries(catalog, queries, rng):
+    """Exact against served similar lists on ``queries`` random rows; also ``{mid: exact
+    mids}`` of the first 200 rows, for the HTTP runs."""
     rows = rng.integers(0, len(catalog), queries)
     e_wall, e_cpu, exact = time_queries(catalog, rows, exact=True)
     a_wall, a_cpu, approx = time_queries(catalog, rows, exact=False)
     recall = np.mean([len(np.intersect1d(a, e)) / 10 for a, e in zip(approx, exact, strict=True)])
-    return {
+    close = [
+        np.mean(scores(catalog, row, a) >= scores(catalog, row, e)[-1] - TIE)
+        for row, a, e in zip(rows, approx, exact, strict=True)
+    ]
+    result = {
         "queries": queries,
         "exact_wall": millis(e_wall),
         "exact_cpu": millis(e_cpu),
         "ann_wall": millis(a_wall),
         "ann_cpu": millis(a_cpu),
         "recall_at_10": round(float(recall), 4),
-        "nlist": catalog.ann.nlist,
-        "nprobe": catalog.ann.nprobe,
+        "within_1e-3_of_10th": round(float(np.mean(close)), 4),
+        "calibration": catalog.neighbours.describe() if catalog.neighbours else None,
     }
+    firsts = zip(rows[:200], exact[:200], strict=True)
+    return result, {str(catalog.mids[r]): [str(catalog.mids[x]) for x in e] for r, e in firsts}
+
+
+def scores(catalog, row, rows):
+    """The exact scores of ``rows`` as neighbours of ``row``."""
+    query = similarity.query(catalog.vectors, catalog.norms, row, catalog.exponent)
+    return catalog.vectors[rows] @ query
 
 
 def name_search(catalog, rng):
@@ -315,6 +398,9 @@ def main(argv=None):
     parser.add_argument("--likes-per-model", type=int, default=10)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--fitted", metavar="MODEL.npz", help="serve this fitted artifact")
+    parser.add_argument("--repeat", type=int, default=1, help="copies of --fitted's models")
+    parser.add_argument("--noise", type=float, default=0.05, help="of each --repeat copy")
     parser.add_argument("--skip", default="", help="comma list of: gunicorn,reload,reference")
     parser.add_argument("--child-load", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--child-index", metavar="PATH", help=argparse.SUPPRESS)
@@ -324,17 +410,24 @@ def main(argv=None):
     if args.child_index:
         return child_index(args.child_index)
     skip = set(filter(None, args.skip.split(",")))
+    if args.fitted:
+        skip.add("reload")  # the reload swaps in a second synthetic artifact
     os.makedirs(OUT, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="scale-", dir=OUT)
     rng = np.random.default_rng(0)
     r = {"machine": f"{os.cpu_count()} CPUs, {platform.python_version()}", "models": args.models}
     try:
         path = os.path.join(folder, "active.npz")
-        write = synthetic_artifact(path, args.models, args.factors, args.likes_per_model)
+        if args.fitted:
+            write = fitted_artifact(path, args.fitted, args.repeat, args.noise)
+            r["fitted"] = {"path": args.fitted, "repeat": args.repeat, "noise": args.noise}
+            r["models"] = len(artifact.open_model(path, check_content=False).mids)
+        else:
+            write = synthetic_artifact(path, args.models, args.factors, args.likes_per_model)
         r["write_seconds"] = round(write, 1)
         r["artifact_mib"] = round(os.path.getsize(path) / 2**20)
         r["index"] = in_child("--child-index", path)
-        files = os.scandir(r["index"].pop("folder").strip())
+        files = os.scandir(r["index"].pop("folder"))
         r["index"]["files_mib"] = {e.name: round(e.stat().st_size / 2**20) for e in files}
         print(json.dumps(r), flush=True)
         r["load_mapped"] = in_child("--child-load", "mapped", path)
@@ -345,14 +438,15 @@ def main(argv=None):
 
         threadpool_limits(1, "blas")
         catalog = Catalog.open(path, file_sha256(path), ann_threshold=1)
-        r["neighbours"] = neighbour_queries(catalog, args.queries, rng)
+        r["neighbours"], exact_lists = neighbour_queries(catalog, args.queries, rng)
         r["name_search"] = name_search(catalog, rng)
         mids = np.asarray(catalog.mids[:100_000])
         del catalog
         print(json.dumps(r), flush=True)
         if "gunicorn" not in skip:
             r["gunicorn"] = {
-                n: gunicorn_memory(path, int(n), mids, WORDS, rng) for n in args.workers.split(",")
+                n: gunicorn_memory(path, int(n), mids, WORDS, exact_lists, rng)
+                for n in args.workers.split(",")
             }
             print(json.dumps(r), flush=True)
         if "reload" not in skip:
@@ -361,7 +455,8 @@ def main(argv=None):
             r["reload"] = reload_stall(path, other, mids, rng)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    with open(os.path.join(OUT, f"scale-{args.models}.json"), "w") as f:
+    name = f"scale-{r['models']}{'-fitted' if args.fitted else ''}.json"
+    with open(os.path.join(OUT, name), "w") as f:
         json.dump(r, f, indent=1)
     print(json.dumps(r, indent=1))
     return 0
