@@ -21,9 +21,10 @@ new file in the temporary folder.
    peak RSS and steady RSS after 200 similar queries.
 3. gunicorn with 1, 2 and 4 gthread workers: RSS, PSS and USS of each worker
    (psutil ``memory_full_info``) after 400 similar and search requests per
-   worker, a new connection each; the similar requests' latency and the
-   recall@10 of their lists against the exact ones, and ``/healthz``'s
-   neighbours.
+   worker, a new connection each; then 200 similar requests on one
+   kept-alive connection (latency, recall@10 of their lists against the
+   exact ones) and ``/healthz``'s neighbours. The same on 2 workers serving
+   the exact search, for reference.
 4. Similar queries in-process: exact against approximate (as the
    calibration set it up: the exact search when it chose that), p50/p99
    wall and CPU time, recall@10 of the approximate lists against the exact
@@ -35,7 +36,7 @@ new file in the temporary folder.
 
 Loopback only, bounded request counts; the files (artifact, sidecars) live
 in a temporary folder under bench/out that is deleted at the end. Writes
-bench/out/scale-<models>.json and prints a summary.
+bench/out/scale-<models>[-fitted].json and prints a summary.
 """
 
 import argparse
@@ -202,8 +203,10 @@ def child_load(mode, path):
     print(json.dumps({"seconds": seconds, "steady_mib": steady, "peak_mib": peak_rss_mib()}))
 
 
-def start_gunicorn(path, port, workers):
+def start_gunicorn(path, port, workers, ann_threshold=None):
     env = {**os.environ, "SKETCHREC_MODEL_PATH": path, "SKETCHREC_OFFLINE": "true"}
+    if ann_threshold is not None:
+        env["SKETCHREC_ANN_THRESHOLD"] = str(ann_threshold)
     command = [
         os.path.join(os.path.dirname(sys.executable), "gunicorn"),
         *("--workers", str(workers), "--worker-class", "gthread", "--threads", "4"),
@@ -235,33 +238,31 @@ def requests_for(mids, words, count, rng):
     return urls
 
 
-def gunicorn_memory(path, workers, mids, words, exact_lists, rng):
-    """Per-worker memory after a bounded warm-up of similar and search requests; the similar
-    requests' latency, their lists' recall@10 against ``exact_lists`` ({mid: exact mids}),
-    ``/healthz``'s neighbours."""
+def gunicorn_memory(path, workers, mids, words, exact_lists, rng, ann_threshold=None):
+    """Per-worker memory after a bounded warm-up of similar and search requests; then the
+    similar requests' latency on one kept-alive connection and their lists' recall@10 against
+    ``exact_lists`` ({mid: exact mids}); ``/healthz``'s neighbours."""
     port = free_port()
-    server, command = start_gunicorn(path, port, workers)
+    server, command = start_gunicorn(path, port, workers, ann_threshold)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, seconds=900)
         # A connection per request: each accept is open to every worker, so all of them serve
         # (kept-alive connections stayed with whichever worker took them, often the same one).
-        close = {"Connection": "close"}
-        seconds, hits = [], []
+        for url in requests_for(mids, words, 400 * workers, rng):
+            requests.get(base + url, headers={"Connection": "close"}).raise_for_status()
+        session, seconds, hits = requests.Session(), [], []
         for mid, exact in exact_lists.items():
             started = time.perf_counter()
-            answer = requests.get(f"{base}/api/models/{mid}/similar?k=10", headers=close)
+            answer = session.get(f"{base}/api/models/{mid}/similar?k=10")
             seconds.append(time.perf_counter() - started)
-            served = {s["mid"] for s in answer.json()["similar"]}
-            hits.append(len(served & set(exact)) / 10)
-        for url in requests_for(mids, words, 400 * workers, rng):
-            requests.get(base + url, headers=close).raise_for_status()
+            hits.append(len({s["mid"] for s in answer.json()["similar"]} & set(exact)) / 10)
         time.sleep(1)
         return {
             "command": f"gunicorn {command}",
             "workers": worker_memory(server),
             "similar_http": {**millis(seconds), "recall_at_10": round(float(np.mean(hits)), 4)},
-            "healthz_neighbours": requests.get(base + "/healthz").json()["model"]["neighbours"],
+            "healthz_neighbours": session.get(base + "/healthz").json()["model"]["neighbours"],
         }
     finally:
         server.terminate()
@@ -448,6 +449,10 @@ def main(argv=None):
                 n: gunicorn_memory(path, int(n), mids, WORDS, exact_lists, rng)
                 for n in args.workers.split(",")
             }
+            # The same requests answered by the exact search, for reference.
+            r["gunicorn"]["2, exact search"] = gunicorn_memory(
+                path, 2, mids, WORDS, exact_lists, rng, ann_threshold=10**12
+            )
             print(json.dumps(r), flush=True)
         if "reload" not in skip:
             other = os.path.join(folder, "other.npz")
