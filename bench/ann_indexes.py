@@ -92,32 +92,21 @@ def exact_row(vectors, rows, exact_rows, exact_scores):
 
 
 def ivf_rows(vectors, kind, grid, measure_on):
-    """faiss IVF indexes from ``training.ann_index``'s lists, each code kind."""
+    """faiss IVF indexes on ``training.ann_index``'s lists, each kind of code."""
     import faiss
 
     from training import ann_index
 
+    def make(quantizer, factors, lists):
+        if kind == "ivf-sq8":
+            return ann_index.scalar_codes(quantizer, factors, lists)
+        metric = faiss.METRIC_INNER_PRODUCT
+        if kind == "ivf-fastscan":  # 4 bits per pair of factors, scanned with SIMD look-ups
+            return faiss.IndexIVFPQFastScan(quantizer, factors, lists, factors // 2, 4, metric)
+        return faiss.IndexIVFFlat(quantizer, factors, lists, metric)
+
     started = time.perf_counter()
-    n, factors = vectors.shape
-    lists = ann_index.list_count(n)
-    rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(n, min(n, ann_index.TRAINING_PER_LIST * lists), replace=False))
-    quantizer = faiss.IndexFlatIP(factors)
-    quantizer.add(ann_index.centroids(vectors[sample], lists, 0))
-    metric = faiss.METRIC_INNER_PRODUCT
-    if kind == "ivf-fastscan":
-        index = faiss.IndexIVFPQFastScan(quantizer, factors, lists, factors // 2, 4, metric)
-    elif kind == "ivf-sq8":
-        index = faiss.IndexIVFScalarQuantizer(
-            quantizer, factors, lists, faiss.ScalarQuantizer.QT_8bit, metric
-        )
-    else:
-        index = faiss.IndexIVFFlat(quantizer, factors, lists, metric)
-    index.own_fields = True
-    quantizer.this.disown()
-    index.train(vectors[sample[:: max(1, len(sample) // ann_index.PQ_TRAINING_ROWS)]])
-    for start in range(0, n, ann_index.ADD_BATCH):
-        index.add(vectors[start : start + ann_index.ADD_BATCH])
+    index = ann_index.ivf(vectors, make, np.random.default_rng(0))
     build = time.perf_counter() - started
     size = _faiss_bytes(index)
     faiss.omp_set_num_threads(1)
@@ -129,12 +118,8 @@ def ivf_rows(vectors, kind, grid, measure_on):
             _, found = index.search(query[None, :], c * (K + 1))
             return rescored(vectors, query, found[0], row)[0]
 
-        row = {
-            "kind": kind,
-            "lists": lists,
-            "nprobe": nprobe,
-            "candidates_per_neighbour": candidates,
-        }
+        row = {"kind": kind, "lists": index.nlist, "nprobe": nprobe}
+        row["candidates_per_neighbour"] = candidates
         out.append({**row, **measure_on(search), "build_s": round(build, 1), "index_mib": size})
         print(json.dumps(out[-1]), flush=True)
     faiss.omp_set_num_threads(os.cpu_count())

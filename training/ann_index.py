@@ -36,7 +36,7 @@ from .atomic import atomic_path
 CALIBRATION_ROWS = 256  # sampled query rows for choosing the settings
 CALIBRATION_K = 10
 TRAINING_PER_LIST = 64  # k-means sample: this many vectors per list
-CODE_TRAINING_ROWS = 65_536  # the codes' range per factor needs few rows
+CODE_TRAINING_ROWS = 65_536  # codes need few rows to train
 TARGET_RECALL = 0.97  # margin over the 0.95 asked of the served index
 LISTS_PER_ROOT = 8  # lists per sqrt(n): short lists keep the scan per query small
 CANDIDATES = (1, 2, 3, 5, 10, 30)  # candidates per wanted neighbour, re-scored exactly
@@ -63,24 +63,37 @@ def build(vectors, random_state=0, target_recall=TARGET_RECALL, budget_share=BUD
     ``nprobe`` set) and its :class:`training.ann_calibration.Calibration`,
     which says whether it serves and with how many candidates.
     """
-    faiss = _faiss()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    n, factors = vectors.shape
     rng = np.random.default_rng(random_state)
+    index = ivf(vectors, scalar_codes, rng, random_state)
+    return index, calibrate(index, vectors, rng, target_recall, budget_share)
+
+
+def scalar_codes(quantizer, factors, lists):
+    """An empty IVF index of 8-bit scalar codes, one per factor, on ``quantizer``."""
+    faiss = _faiss()
+    return faiss.IndexIVFScalarQuantizer(
+        quantizer, factors, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+
+
+def ivf(vectors, make, rng, random_state=0):
+    """An IVF index over ``vectors`` (float32 [n, f]) of the codes ``make(quantizer, factors,
+    lists)`` makes, :func:`list_count` lists from :func:`centroids`; ids are row numbers."""
+    faiss = _faiss()
+    n, factors = vectors.shape
     lists = list_count(n)
     sample = np.sort(rng.choice(n, min(n, TRAINING_PER_LIST * lists), replace=False))
     quantizer = faiss.IndexFlatIP(factors)
     quantizer.add(centroids(vectors[sample], lists, random_state))
-    index = faiss.IndexIVFScalarQuantizer(
-        quantizer, factors, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-    )
+    index = make(quantizer, factors, lists)
     index.own_fields = True
     quantizer.this.disown()  # the index frees it
-    # The codes' ranges only (the quantizer is full), on rows spread over the whole sample.
+    # The codes only (the quantizer is full), on rows spread over the whole sample.
     index.train(vectors[sample[:: max(1, len(sample) // CODE_TRAINING_ROWS)]])
     for start in range(0, n, ADD_BATCH):
         index.add(vectors[start : start + ADD_BATCH])
-    return index, calibrate(index, vectors, rng, target_recall, budget_share)
+    return index
 
 
 def centroids(sample, lists, random_state):
