@@ -25,6 +25,7 @@ from .atomic import write_text
 from .top_k import ranked_top_k
 
 BUDGET_SHARE = 1 / 3  # an index must answer in at most this share of the exact search's CPU time
+LABELS = {"nprobe": "lists probed", "candidates": "candidates re-scored per neighbour"}
 APPROXIMATE = "approximate"
 EXACT = "exact"
 
@@ -68,12 +69,19 @@ class Calibration:
             f"{self.cpu_ms:.2f} ms CPU per query (exact {self.exact_cpu_ms:.2f} ms, "
             f"budget {self.budget_ms:.2f} ms)"
         )
-        settings = ", ".join(f"{key} {value}" for key, value in self.settings.items())
+        settings = ", ".join(
+            f"{value} {LABELS.get(key, key)}" for key, value in self.settings.items()
+        )
         if self.serves:
             return f"approximate neighbours: {self.index}, {settings}: {figures}"
+        if not self.settings:  # not one setting answered within the budget
+            return (
+                f"exact neighbours: no setting of the {self.index} answered within the budget "
+                f"of {self.budget_ms:.2f} ms CPU per query (exact {self.exact_cpu_ms:.2f} ms)"
+            )
         return (
             f"exact neighbours: no setting of the {self.index} reached the target within the "
-            f"budget; best {figures}"
+            f"budget; best: {settings}: {figures}"
         )
 
     def health(self):
