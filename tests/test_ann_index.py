@@ -120,6 +120,14 @@ def test_an_unreachable_target_serves_exact_and_says_so(make_app, tmp_path, capl
     assert [s["mid"] for s in listed] == [f"m{r:05d}" for r in exact]
 
 
+def test_a_target_no_setting_reaches_gives_exact_with_the_best_setting_found():
+    vectors = clustered(3000, random_state=4)
+    index, calibration = ann_index.build(vectors, target_recall=1.01, **NO_BUDGET)
+    assert calibration.search == ann_calibration.EXACT and not calibration.serves
+    assert calibration.recall > 0.97 and calibration.settings["nprobe"] <= index.nlist
+    assert "best: " in calibration.describe() and "lists probed" in calibration.describe()
+
+
 def test_an_index_calibrated_below_its_target_never_serves(tmp_path):
     n = 3000
     path = clustered_artifact(tmp_path, n)
