@@ -1,6 +1,6 @@
 """Benchmark the demo generator: the previous one (cost grew with likes x models) against ours.
 
-Usage: ``.venv/bin/python bench/demo.py [--sizes 2000x250000,15000x25000] [--big 1000000x1000000]
+Usage: ``.venv/bin/python -m bench.demo [--sizes 2000x250000,15000x25000] [--big 1000000x1000000]
 [--before COMMIT]``
 
 Each run is a child process, so its peak RSS (ru_maxrss) is its own. ``--before``

@@ -1,6 +1,6 @@
 """Benchmark ``fit --engine spark`` (local mode) against the default engine on the same likes.
 
-Usage: ``.venv/bin/python bench/engines.py [--sizes 15000x25000,150000x150000,370000x370000]
+Usage: ``.venv/bin/python -m bench.engines [--sizes 15000x25000,150000x150000,370000x370000]
 [--master local[2]] [--iterations 15] [--driver-memory 12g]``
 
 For each ``USERSxMODELS`` it writes the demo likes once (bench/out/), then runs
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from prepare import demo_file  # bench/prepare.py, beside this script
+from bench.prepare import demo_file
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024

@@ -1,8 +1,8 @@
-"""Benchmark the site while the Sketchfab API misbehaves (issue 10, item 1).
+"""Benchmark the site while the Sketchfab API misbehaves.
 
-Usage: ``.venv/bin/python bench/faults.py [--seconds 12] [--modes ok,hang,delay,trickle,huge]``
+Usage: ``.venv/bin/python -m bench.faults [--seconds 12] [--modes ok,hang,delay,trickle,huge]``
 
-For each mode of the fake Sketchfab API (``tests/fake_sketchfab.py``), a fresh
+For each mode of the fake Sketchfab API (``tests.fake_sketchfab``), a fresh
 gunicorn (2 workers x 4 threads, ``gthread``) on 127.0.0.1 with an empty
 thumbnail cache serves the reference-sized artifact of ``bench/serve.py``.
 For ``--seconds``, two keep-alive clients ask ``/api/models/<mid>/similar``
@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,10 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import requests
 
-BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
-
-from serve import (  # noqa: E402
+from bench.serve import (
     OUT,
     free_port,
     fresh_cache,
@@ -44,8 +40,7 @@ from serve import (  # noqa: E402
     start_gunicorn,
     wait_until_up,
 )
-
-from fake_sketchfab import FakeSketchfab  # noqa: E402
+from tests.fake_sketchfab import FakeSketchfab
 
 GALLERY = 48  # thumbnails per gallery page
 BURST_EVERY = 3.0  # seconds between gallery views

@@ -1,14 +1,16 @@
 """Loopback load on the production server: 50 clients for 60 s, then again during a retrain.
 
-Usage: ``.venv/bin/python bench/load.py [--clients 50] [--seconds 60] [--think 0.5]
-[--no-thumbnails] [--out load.json]``
+Usage: ``.venv/bin/python -m bench.load [--clients 50] [--seconds 60] [--think 0.5]
+[--no-thumbnails] [--fronts nginx,none] [--out load.json]``
 
 The server is gunicorn with ``webapp/gunicorn_conf.py`` (what ``make serve``
-runs: 2 workers x 4 threads), the demo model (3,000 users x 2,000 models,
-fitted here), and the fake Sketchfab API of the tests answering every look-up
-after 200 ms. Each client is a browser-like user: a model page, its similar
-list from the API, the thumbnails of the model and of its neighbours, and
-``/healthz`` (the reference route), then ``--think`` seconds of reading.
+runs: nginx in front of 2 workers x 4 threads; ``--fronts nginx,none`` runs
+everything once per ``FRONT``, one after the other, to compare), the demo
+model (3,000 users x 2,000 models, fitted here), and the fake Sketchfab API of
+the tests answering every look-up after 200 ms. Each client is a browser-like
+user: a model page, its similar list from the API, the thumbnails of the model
+and of its neighbours, and ``/healthz`` (the reference route), then
+``--think`` seconds of reading.
 
 1. ``steady``: the load alone.
 2. ``retrain``: the same load while a retrain is submitted through the admin
@@ -41,20 +43,19 @@ import requests
 from threadpoolctl import threadpool_limits
 from werkzeug.security import generate_password_hash
 
+from training import demo, wrmf
+from training.core import artifact
+from training.core.likes import file_sha256, read_likes
+from training.core.params import Params
+from training.core.prepare import dataset_summary, prepare
+from webapp.serving.catalog import Catalog
+
+from bench.serve import free_port, micro_seconds, wait_until_up
+from tests.fake_sketchfab import FakeSketchfab
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
 OUT = os.path.join(BENCH_DIR, "out")
-sys.path.insert(0, os.path.join(ROOT, "tests"))  # the fake Sketchfab API lives with the tests
-
-from serve import free_port, micro_seconds, wait_until_up  # noqa: E402
-
-from training import artifact, demo, wrmf  # noqa: E402
-from training.likes import file_sha256, read_likes  # noqa: E402
-from training.params import Params  # noqa: E402
-from training.prepare import dataset_summary, prepare  # noqa: E402
-from webapp.serving.catalog import Catalog  # noqa: E402
-
-from fake_sketchfab import FakeSketchfab  # noqa: E402
 
 PASSWORD = "load test password"
 K = 10
@@ -76,10 +77,11 @@ def fit_demo_model(folder):
     return likes, path
 
 
-def start_server(folder, model_path, api_url, port):
-    """gunicorn as ``make serve`` runs it, admin on; returns the process."""
+def start_server(folder, model_path, api_url, port, front="nginx"):
+    """gunicorn as ``make serve`` runs it (``FRONT=front``), admin on; returns the process."""
     env = {
         **os.environ,
+        "FRONT": front,
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "WORKERS": "2",
@@ -289,6 +291,7 @@ def main(argv=None):
     )
     parser.add_argument("--out", default="load.json", help="file name under bench/out")
     parser.add_argument("--flood-only", action="store_true", help="only the login flood")
+    parser.add_argument("--fronts", default="nginx", help="FRONT values to serve with, in turn")
     args = parser.parse_args(argv)
     threadpool_limits(limits=1, user_api="blas")  # as every server process does
     folder = os.path.join(OUT, "load")
@@ -296,13 +299,11 @@ def main(argv=None):
     likes, model_path = fit_demo_model(folder)
     old_copy = os.path.join(folder, "old.npz")
     shutil.copyfile(model_path, old_copy)
-    mids = artifact.load_model(model_path).mids.tolist()
+    mids = mids_of(model_path)
 
     fake = FakeSketchfab()
     fake.default, fake.slow_seconds = "slow", args.latency
     fake.start()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     report = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -312,16 +313,14 @@ def main(argv=None):
         "settings": vars(args),
         "models": len(mids),
     }
-    server, log = start_server(folder, model_path, fake.url, port)
+    report["fronts"] = {}
     try:
-        wait_until_up(base)
-        if not args.flood_only:
-            report.update(load_phases(base, mids, args, old_copy))
-        report["login_flood"] = login_flood(base)
+        for front in args.fronts.split(","):
+            # Each front starts from the same model, with no jobs and no login failures counted.
+            shutil.copyfile(old_copy, model_path)
+            shutil.rmtree(os.path.join(folder, "jobs"), ignore_errors=True)
+            report["fronts"][front] = serve_and_load(folder, model_path, fake, front, args)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
         fake.stop()
     report["machine"]["load_average_after"] = os.getloadavg()
     with open(os.path.join(OUT, args.out), "w", encoding="utf-8") as f:
@@ -329,8 +328,31 @@ def main(argv=None):
     print_report(report)
 
 
-def load_phases(base, mids, args, old_copy):
+def serve_and_load(folder, model_path, fake, front, args):
+    """The phases' and the login flood's reports against a server with ``FRONT=front``."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server, log = start_server(folder, model_path, fake.url, port, front)
+    report = {}
+    try:
+        wait_until_up(base)
+        if not args.flood_only:
+            report.update(load_phases(base, mids_of(model_path), args, folder))
+        report["login_flood"] = login_flood(base)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    return report
+
+
+def mids_of(model_path):
+    return artifact.load_model(model_path).mids.tolist()
+
+
+def load_phases(base, mids, args, folder):
     """The ``steady`` and ``retrain`` phases' reports."""
+    old_copy = os.path.join(folder, "old.npz")
     report = {}
     steady, elapsed, _ = run_load(base, mids, args)
     old = offline_lists(old_copy)
@@ -355,13 +377,20 @@ def load_phases(base, mids, args, old_copy):
     return report
 
 
-def print_report(r):
-    m = r["machine"]
+def print_report(report):
+    m = report["machine"]
     print(
         f"Machine: {m['cpus']} CPUs, Python {m['python']}, load average "
         f"{m['load_average_before'][0]:.1f} before, {m['load_average_after'][0]:.1f} after; "
-        f"{r['models']} models; {r['settings']['clients']} clients x {r['settings']['seconds']} s"
+        f"{report['models']} models; {report['settings']['clients']} clients x "
+        f"{report['settings']['seconds']} s"
     )
+    for front, r in report["fronts"].items():
+        print(f"\n## FRONT={front}")
+        print_front(r)
+
+
+def print_front(r):
     for phase in ("steady", "retrain") if "steady" in r else ():
         p = r[phase]
         print(f"\n{phase} ({p['seconds']:.0f} s): lists {p['lists']}")

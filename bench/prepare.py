@@ -1,9 +1,9 @@
-"""Benchmark data preparation and fitting at the reference post's scale.
+"""Benchmark data preparation and fitting at the post's scale.
 
-Usage: ``.venv/bin/python bench/prepare.py [--likes PATH] [--repeat 3]``
+Usage: ``.venv/bin/python -m bench.prepare [--likes PATH] [--repeat 3]``
 
 1. Load, deduplicate, threshold and build the likes matrix: ours against an
-   equivalent of the reference post's pandas code, each in its own child process so
+   equivalent of the post's pandas code, each in its own child process so
    peak memory (ru_maxrss) is that step's alone. Reported as rows per second,
    peak RSS, and the ratio of the two times.
 2. A reference-scale fit (40 factors, 22 iterations): ``training`` against calling
@@ -27,14 +27,14 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 def ours(path):
     """The training package: stream, dedup, threshold, CSR."""
-    from training.likes import read_likes
-    from training.prepare import prepare
+    from training.core.likes import read_likes
+    from training.core.prepare import prepare
 
     return prepare(read_likes(path)).likes
 
 
 def reference_pandas(path):
-    """The reference post's steps with pandas.
+    """The post's steps with pandas.
 
     read_csv, drop_duplicates, the threshold loop, id maps, coo -> csr.
     """
@@ -125,7 +125,7 @@ def bench_fit(path, repeat):
     from threadpoolctl import threadpool_limits
 
     from training.confidence import confidence
-    from training.params import Params
+    from training.core.params import Params
     from training.wrmf import fit
 
     likes = ours(path)

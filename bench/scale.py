@@ -1,42 +1,32 @@
 """Benchmark serving millions of models: shared memory, approximate neighbours, name search, reload.
 
-Usage: ``.venv/bin/python bench/scale.py --models 1000000 [--factors 64] [--workers 1,2,4]``
-or ``.venv/bin/python bench/scale.py --fitted MODEL.npz [--repeat 5 --noise 0.05]``
+Usage: ``.venv/bin/python -m bench.scale --models 1000000 [--factors 64] [--workers 1,2,4]
+[--fitted MODEL.npz [--noise 0.01]]``
 
-On a synthetic artifact (item vectors drawn from a mixture of gaussians,
-hex mids, names from a word list, about ``--likes-per-model`` likes each,
-written with ``training.artifact.save_model``), or with ``--fitted`` on an
-artifact fitted by ``python -m training fit`` (from generated likes: their
-neighbours nearly tie, the mixture's do not); ``--repeat N`` serves N
-copies of its models, each copy's vectors moved by gaussian noise of
-``--noise`` times their coordinates' spread (near ties at sizes a fit does
-not reach on this machine), copies liked as their originals. The fitted
-artifact itself is never written to: the served one is a link to it or a
-new file in the temporary folder.
+On a synthetic artifact (hex mids, names from a word list, about
+``--likes-per-model`` likes each, written with ``training.core.artifact.save_model``)
+whose item vectors are drawn from a mixture of gaussians, or, with
+``--fitted``, are the item factors of a model written by ``training fit``,
+repeated with gaussian noise of ``--noise`` times their spread until
+``--models`` rows (near-ties like those of vectors fitted from likes):
 
 1. ``python -m training index``: build time and peak RSS of the child.
 2. Loading in a child process: the memory-mapped :class:`Catalog` against
    the reference (the whole file read, ``np.load`` of the bytes, normalised
-   copies, Python lists and dict: the catalogue before issue 11), load time,
+   copies, Python lists and dict: the catalogue before the serving files), load time,
    peak RSS and steady RSS after 200 similar queries.
 3. gunicorn with 1, 2 and 4 gthread workers: RSS, PSS and USS of each worker
    (psutil ``memory_full_info``) after 400 similar and search requests per
-   worker, a new connection each; then 200 similar requests on one
-   kept-alive connection (latency, recall@10 of their lists against the
-   exact ones) and ``/healthz``'s neighbours. The same on 2 workers serving
-   the exact search, for reference.
-4. Similar queries in-process: exact against approximate (as the
-   calibration set it up: the exact search when it chose that), p50/p99
-   wall and CPU time, recall@10 of the approximate lists against the exact
-   ones, the share of their 10 within 1e-3 of the exact 10th score, the
-   calibration.
+   worker, a new connection each.
+4. Similar queries in-process: exact against approximate, p50/p99 wall and
+   CPU time, recall@10 of the approximate lists against the exact ones.
 5. Name search in-process: the index against the Python scan it replaced.
 6. Reload: request latency on 2 workers while a changed artifact loads
    (its sidecar folder is built in the background), against before it.
 
 Loopback only, bounded request counts; the files (artifact, sidecars) live
 in a temporary folder under bench/out that is deleted at the end. Writes
-bench/out/scale-<models>[-fitted].json and prints a summary.
+bench/out/scale-<models>.json and prints a summary.
 """
 
 import argparse
@@ -59,18 +49,16 @@ import requests
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from training.core import artifact, similarity
+from training.core.likes import file_sha256
+from training.core.params import Params
+
+from bench.serve import free_port, wait_until_up
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(BENCH_DIR, "out")
-sys.path.insert(0, BENCH_DIR)
-
-from serve import free_port, wait_until_up  # noqa: E402
-
-from training import artifact, similarity  # noqa: E402
-from training.likes import file_sha256  # noqa: E402
-from training.params import Params  # noqa: E402
 
 RELOAD_SECONDS = 900  # longest wait for a reload to finish while requests run
-TIE = 1e-3  # a listed neighbour this close to the exact 10th score is as good as it
 
 WORDS = (
     "knight dragon car house tree robot sword castle ship girl boy cat dog low poly game asset "
@@ -79,15 +67,25 @@ WORDS = (
 ).split()
 
 
-def synthetic_artifact(path, models, factors, likes_per_model, tag="a", random_state=0):
-    """Write a clustered synthetic artifact of ``models`` rows; returns its seconds to write.
+def synthetic_artifact(
+    path, models, factors, likes_per_model, tag="a", random_state=0, fitted=None, noise=0.01
+):
+    """Write a synthetic artifact of ``models`` rows; returns its seconds to write.
 
-    ``tag`` goes into the meta only: two tags give two files with the same models."""
+    Its vectors are clustered draws, or the rows of ``fitted`` (float32 [n, f], item
+    factors from ``training fit``) repeated with noise. ``tag`` goes into the meta only:
+    two tags give two files with the same models."""
     started = time.perf_counter()
     rng = np.random.default_rng(random_state)
-    centres = rng.standard_normal((max(models // 500, 10), factors)).astype(np.float32)
-    vectors = centres[rng.integers(0, len(centres), models)]
-    vectors += rng.standard_normal((models, factors), dtype=np.float32)
+    if fitted is None:
+        centres = rng.standard_normal((max(models // 500, 10), factors)).astype(np.float32)
+        vectors = centres[rng.integers(0, len(centres), models)]
+        vectors += rng.standard_normal((models, factors), dtype=np.float32)
+    else:
+        factors = fitted.shape[1]
+        vectors = fitted[np.arange(models) % len(fitted)].astype(np.float32)
+        scale = noise * float(fitted.std())
+        vectors += scale * rng.standard_normal((models, factors), dtype=np.float32)
     mids = np.array([f"{i:032x}" for i in rng.permutation(models * 7)[:models]])
     words = np.array(WORDS + [f"{w}{i}" for i in range(200) for w in WORDS[:20]])
     names = words[rng.integers(0, len(words), models)]
@@ -103,41 +101,6 @@ def synthetic_artifact(path, models, factors, likes_per_model, tag="a", random_s
     dataset = {"path": f"synthetic {tag}", "sha256": "0" * 64, "users": users, "models": models}
     meta = artifact.build_meta(Params(factors=factors), 1, {**dataset, "likes": by_model.nnz})
     artifact.save_model(path, vectors, mids, names, by_model.T.tocsr(), meta)
-    return time.perf_counter() - started
-
-
-def noisy_copies(base, repeat, noise, random_state=0):
-    """``base`` (float32 [n, f]) and ``repeat - 1`` copies moved by gaussian noise of ``noise``
-    times its coordinates' standard deviation: float32 [n * repeat, f]."""
-    rng = np.random.default_rng(random_state)
-    spread = np.float32(noise * base.std())
-    copies = [
-        base + spread * rng.standard_normal(base.shape, dtype=np.float32) for _ in range(1, repeat)
-    ]
-    return np.concatenate([base, *copies])
-
-
-def fitted_artifact(path, fitted, repeat, noise):
-    """Serve the artifact ``fitted`` at ``path``: a link to it, or ``repeat`` noisy copies of
-    its models (new hex mids, the originals' names and likes); returns seconds to write."""
-    started = time.perf_counter()
-    if repeat == 1:
-        os.symlink(os.path.abspath(fitted), path)
-        return 0.0
-    model = artifact.open_model(fitted, check_content=False)
-    n = len(model.mids)
-    counts = np.tile(np.diff(model.likes_indptr), repeat)
-    mids = np.array([f"{i:032x}" for i in range(n * repeat)])
-    meta = {**model.meta, "dataset": {**model.meta["dataset"], "models": n * repeat}}
-    artifact.write_model(
-        path,
-        noisy_copies(np.asarray(model.item_factors, dtype=np.float32), repeat, noise),
-        mids,
-        np.tile(model.names, repeat),
-        np.concatenate([[0], np.cumsum(counts)]),
-        np.tile(model.likes_indices, repeat),
-        meta,
-    )
     return time.perf_counter() - started
 
 
@@ -159,15 +122,15 @@ def child_index(path):
     if status:
         raise SystemExit(status)
     seconds = time.perf_counter() - started
-    folder, calibration = out.getvalue().splitlines()
-    said = {"folder": folder, "calibration": calibration}
-    print(json.dumps({"seconds": seconds, "peak_mib": peak_rss_mib(), **said}))
+    folder, calibration = out.getvalue().strip().split("\n", 1)
+    found = {"seconds": seconds, "peak_mib": peak_rss_mib(), "calibration": calibration}
+    print(json.dumps({**found, "folder": folder}))
 
 
 def in_child(*args):
     """Run this script with ``args`` in a fresh process; the JSON it prints."""
     done = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "bench.scale", *args], capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout)
 
@@ -181,8 +144,8 @@ def child_load(mode, path):
         from webapp.serving.catalog import Catalog
 
         catalog = Catalog.open(path, file_sha256(path), ann_threshold=10**12)
-        unit = catalog.vectors  # the synthetic artifacts are cosine: unit vectors
-    else:  # the catalogue before issue 11: bytes read, np.load copies, Python lists and a dict
+        unit = catalog.neighbours.vectors  # the synthetic artifacts are cosine: unit vectors
+    else:  # the catalogue before the serving files: bytes read, np.load copies, lists, a dict
         with open(path, "rb") as f:
             data = f.read()
         hashlib.sha256(data).hexdigest()
@@ -203,10 +166,8 @@ def child_load(mode, path):
     print(json.dumps({"seconds": seconds, "steady_mib": steady, "peak_mib": peak_rss_mib()}))
 
 
-def start_gunicorn(path, port, workers, ann_threshold=None):
+def start_gunicorn(path, port, workers):
     env = {**os.environ, "SKETCHREC_MODEL_PATH": path, "SKETCHREC_OFFLINE": "true"}
-    if ann_threshold is not None:
-        env["SKETCHREC_ANN_THRESHOLD"] = str(ann_threshold)
     command = [
         os.path.join(os.path.dirname(sys.executable), "gunicorn"),
         *("--workers", str(workers), "--worker-class", "gthread", "--threads", "4"),
@@ -238,12 +199,10 @@ def requests_for(mids, words, count, rng):
     return urls
 
 
-def gunicorn_memory(path, workers, mids, words, exact_lists, rng, ann_threshold=None):
-    """Per-worker memory after a bounded warm-up of similar and search requests; then the
-    similar requests' latency on one kept-alive connection and their lists' recall@10 against
-    ``exact_lists`` ({mid: exact mids}); ``/healthz``'s neighbours."""
+def gunicorn_memory(path, workers, mids, words, rng):
+    """Per-worker memory after a bounded warm-up of similar and search requests."""
     port = free_port()
-    server, command = start_gunicorn(path, port, workers, ann_threshold)
+    server, command = start_gunicorn(path, port, workers)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, seconds=900)
@@ -251,19 +210,8 @@ def gunicorn_memory(path, workers, mids, words, exact_lists, rng, ann_threshold=
         # (kept-alive connections stayed with whichever worker took them, often the same one).
         for url in requests_for(mids, words, 400 * workers, rng):
             requests.get(base + url, headers={"Connection": "close"}).raise_for_status()
-        session, seconds, hits = requests.Session(), [], []
-        for mid, exact in exact_lists.items():
-            started = time.perf_counter()
-            answer = session.get(f"{base}/api/models/{mid}/similar?k=10")
-            seconds.append(time.perf_counter() - started)
-            hits.append(len({s["mid"] for s in answer.json()["similar"]} & set(exact)) / 10)
         time.sleep(1)
-        return {
-            "command": f"gunicorn {command}",
-            "workers": worker_memory(server),
-            "similar_http": {**millis(seconds), "recall_at_10": round(float(np.mean(hits)), 4)},
-            "healthz_neighbours": session.get(base + "/healthz").json()["model"]["neighbours"],
-        }
+        return {"command": f"gunicorn {command}", "workers": worker_memory(server)}
     finally:
         server.terminate()
         server.wait(30)
@@ -271,20 +219,18 @@ def gunicorn_memory(path, workers, mids, words, exact_lists, rng, ann_threshold=
 
 def time_queries(catalog, rows, exact):
     """Per-query wall and CPU seconds of the similar query; the lists."""
-    from training import ann_index
-    from webapp.serving.neighbours import similar_rows
+    from training.core import ann_index
+    from training.core.neighbours import similar_rows
 
+    index = catalog.neighbours
     walls, cpus, lists = [], [], []
     for row in rows:
         wall, cpu = time.perf_counter(), time.process_time()
-        if exact or catalog.ann is None:
-            found, _ = similar_rows(catalog.vectors, catalog.norms, catalog.exponent, row, 10)
+        if exact:
+            found, _ = similar_rows(index.vectors, index.norms, index.exponent, row, 10)
         else:
-            query = similarity.query(catalog.vectors, catalog.norms, row, catalog.exponent)
-            candidates = catalog.neighbours.settings["candidates"]
-            found, _ = ann_index.similar_rows(
-                catalog.ann, catalog.vectors, query, row, 10, candidates
-            )
+            query = index.vectors[row]  # cosine: the unit vector is the query
+            found, _ = ann_index.similar_rows(index.ann, index.vectors, query, row, 10)
         cpus.append(time.process_time() - cpu)
         walls.append(time.perf_counter() - wall)
         lists.append(found)
@@ -297,34 +243,36 @@ def millis(samples):
 
 
 def neighbour_queries(catalog, queries, rng):
-    """Exact against served similar lists on ``queries`` random rows; also ``{mid: exact
-    mids}`` of the first 200 rows, for the HTTP runs."""
     rows = rng.integers(0, len(catalog), queries)
     e_wall, e_cpu, exact = time_queries(catalog, rows, exact=True)
+    found = {"queries": queries, "exact_wall": millis(e_wall), "exact_cpu": millis(e_cpu)}
+    found["calibration"] = catalog.neighbour_search()
+    if catalog.neighbours.ann is None:
+        return found  # the calibration chose the exact search
     a_wall, a_cpu, approx = time_queries(catalog, rows, exact=False)
     recall = np.mean([len(np.intersect1d(a, e)) / 10 for a, e in zip(approx, exact, strict=True)])
-    close = [
-        np.mean(scores(catalog, row, a) >= scores(catalog, row, e)[-1] - TIE)
-        for row, a, e in zip(rows, approx, exact, strict=True)
-    ]
-    result = {
-        "queries": queries,
-        "exact_wall": millis(e_wall),
-        "exact_cpu": millis(e_cpu),
+    return {
+        **found,
         "ann_wall": millis(a_wall),
         "ann_cpu": millis(a_cpu),
         "recall_at_10": round(float(recall), 4),
-        "within_1e-3_of_10th": round(float(np.mean(close)), 4),
-        "calibration": catalog.neighbours.describe() if catalog.neighbours else None,
+        "within_1e-3_of_10th": near_tie_share(catalog, rows, approx),
     }
-    firsts = zip(rows[:200], exact[:200], strict=True)
-    return result, {str(catalog.mids[r]): [str(catalog.mids[x]) for x in e] for r, e in firsts}
 
 
-def scores(catalog, row, rows):
-    """The exact scores of ``rows`` as neighbours of ``row``."""
-    query = similarity.query(catalog.vectors, catalog.norms, row, catalog.exponent)
-    return catalog.vectors[rows] @ query
+def near_tie_share(catalog, rows, lists):
+    """Share of the served 10 scoring within 1e-3 of the exact 10th score: a list can miss
+    exact neighbours and still be as good when the scores are tied."""
+    from webapp.serving.neighbours import similar_rows
+
+    good = []
+    for row, found in zip(rows, lists, strict=True):
+        _, exact = similar_rows(
+            catalog.neighbours.vectors, catalog.neighbours.norms, catalog.exponent, row, 10
+        )
+        scores = catalog.neighbours.vectors[found] @ catalog.neighbours.vectors[row]
+        good.append(np.count_nonzero(scores >= exact[-1] - 1e-3) / 10)
+    return round(float(np.mean(good)), 4)
 
 
 def name_search(catalog, rng):
@@ -399,9 +347,8 @@ def main(argv=None):
     parser.add_argument("--likes-per-model", type=int, default=10)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--queries", type=int, default=2000)
-    parser.add_argument("--fitted", metavar="MODEL.npz", help="serve this fitted artifact")
-    parser.add_argument("--repeat", type=int, default=1, help="copies of --fitted's models")
-    parser.add_argument("--noise", type=float, default=0.05, help="of each --repeat copy")
+    parser.add_argument("--fitted", metavar="MODEL.npz", help="vectors from a fitted artifact")
+    parser.add_argument("--noise", type=float, default=0.01, help="with --fitted, of their spread")
     parser.add_argument("--skip", default="", help="comma list of: gunicorn,reload,reference")
     parser.add_argument("--child-load", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--child-index", metavar="PATH", help=argparse.SUPPRESS)
@@ -411,24 +358,23 @@ def main(argv=None):
     if args.child_index:
         return child_index(args.child_index)
     skip = set(filter(None, args.skip.split(",")))
-    if args.fitted:
-        skip.add("reload")  # the reload swaps in a second synthetic artifact
     os.makedirs(OUT, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="scale-", dir=OUT)
     rng = np.random.default_rng(0)
     r = {"machine": f"{os.cpu_count()} CPUs, {platform.python_version()}", "models": args.models}
     try:
         path = os.path.join(folder, "active.npz")
+        fitted = None
         if args.fitted:
-            write = fitted_artifact(path, args.fitted, args.repeat, args.noise)
-            r["fitted"] = {"path": args.fitted, "repeat": args.repeat, "noise": args.noise}
-            r["models"] = len(artifact.open_model(path, check_content=False).mids)
-        else:
-            write = synthetic_artifact(path, args.models, args.factors, args.likes_per_model)
+            fitted = np.asarray(artifact.load_model(args.fitted).item_factors, np.float32)
+            r["fitted"] = {"path": args.fitted, "rows": len(fitted), "noise": args.noise}
+        write = synthetic_artifact(
+            path, args.models, args.factors, args.likes_per_model, fitted=fitted, noise=args.noise
+        )
         r["write_seconds"] = round(write, 1)
         r["artifact_mib"] = round(os.path.getsize(path) / 2**20)
         r["index"] = in_child("--child-index", path)
-        files = os.scandir(r["index"].pop("folder"))
+        files = os.scandir(r["index"].pop("folder").strip())
         r["index"]["files_mib"] = {e.name: round(e.stat().st_size / 2**20) for e in files}
         print(json.dumps(r), flush=True)
         r["load_mapped"] = in_child("--child-load", "mapped", path)
@@ -439,28 +385,25 @@ def main(argv=None):
 
         threadpool_limits(1, "blas")
         catalog = Catalog.open(path, file_sha256(path), ann_threshold=1)
-        r["neighbours"], exact_lists = neighbour_queries(catalog, args.queries, rng)
+        r["neighbours"] = neighbour_queries(catalog, args.queries, rng)
         r["name_search"] = name_search(catalog, rng)
         mids = np.asarray(catalog.mids[:100_000])
         del catalog
         print(json.dumps(r), flush=True)
         if "gunicorn" not in skip:
             r["gunicorn"] = {
-                n: gunicorn_memory(path, int(n), mids, WORDS, exact_lists, rng)
-                for n in args.workers.split(",")
+                n: gunicorn_memory(path, int(n), mids, WORDS, rng) for n in args.workers.split(",")
             }
-            # The same requests answered by the exact search, for reference.
-            r["gunicorn"]["2, exact search"] = gunicorn_memory(
-                path, 2, mids, WORDS, exact_lists, rng, ann_threshold=10**12
-            )
             print(json.dumps(r), flush=True)
         if "reload" not in skip:
             other = os.path.join(folder, "other.npz")
-            synthetic_artifact(other, args.models, args.factors, args.likes_per_model, tag="b")
+            synthetic_artifact(
+                other, args.models, args.factors, args.likes_per_model, "b", 0, fitted, args.noise
+            )
             r["reload"] = reload_stall(path, other, mids, rng)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    name = f"scale-{r['models']}{'-fitted' if args.fitted else ''}.json"
+    name = f"scale-{args.models}{'-fitted' if args.fitted else ''}.json"
     with open(os.path.join(OUT, name), "w") as f:
         json.dump(r, f, indent=1)
     print(json.dumps(r, indent=1))

@@ -1,10 +1,10 @@
-"""Benchmark serving at the reference post's size (25k models x 40 factors).
+"""Benchmark serving at the post's size (25k models x 40 factors).
 
-Usage: ``.venv/bin/python bench/serve.py [--requests 3000] [--threads 8] [--rounds 3]
+Usage: ``.venv/bin/python -m bench.serve [--requests 3000] [--threads 8] [--rounds 3]
 [--exponents 0.5,0] [--skip-http]``
 
 1. Neighbour queries in-process: ``similar_rows`` (scores and top k) alone and the whole
-   ``similar`` (top-k, co-likes, dicts) on a random artifact of the reference post's size,
+   ``similar`` (top-k, co-likes, dicts) on a random artifact of the post's size,
    for cosine (similarity exponent 1, the reference) and for each ``--exponents`` value
    (the same vectors served with that exponent); beside them ``recommend`` (fold-in of
    10, 50 and 500 hearts, top 10, cards).
@@ -40,28 +40,26 @@ import requests
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from training.core import artifact
+from training.core.params import Params
+from webapp.serving.model_store import ModelStore
+from webapp.serving.neighbours import similar_rows
+
+from tests.fake_sketchfab import FakeSketchfab
+
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(BENCH_DIR, "out")
-# The fake Sketchfab API lives with the tests, which are not an installed package.
-sys.path.insert(0, os.path.join(os.path.dirname(BENCH_DIR), "tests"))
-
-from training import artifact  # noqa: E402
-from training.params import Params  # noqa: E402
-from webapp.serving.model_store import ModelStore  # noqa: E402
-from webapp.serving.neighbours import similar_rows  # noqa: E402
-
-from fake_sketchfab import FakeSketchfab  # noqa: E402
 
 MODELS, FACTORS, USERS, DENSITY = (
     25_000,
     40,
     15_000,
     0.0014,
-)  # the reference post's data after thresholding
+)  # the post's data after thresholding
 
 
 def reference_sized_artifact(path, seed=0, similarity_exponent=1.0):
-    """Random item vectors and likes of the reference post's size, written as a real artifact."""
+    """Random item vectors and likes of the post's size, written as a real artifact."""
     rng = np.random.default_rng(seed)
     likes = sp.random(
         USERS, MODELS, density=DENSITY, format="csr", dtype=np.float32, random_state=rng
@@ -103,12 +101,13 @@ def time_queries(catalog, queries, rng):
     distinct random rows instead.
     """
     rows = rng.integers(len(catalog), size=queries)
+    index = catalog.neighbours
     hearts = {h: [rng.choice(len(catalog), size=h, replace=False) for _ in rows] for h in HEARTS}
     result = {}
     for name, query in (
         (
             "similar_rows",
-            lambda i: similar_rows(catalog.vectors, catalog.norms, catalog.exponent, rows[i], 10),
+            lambda i: similar_rows(index.vectors, index.norms, index.exponent, rows[i], 10),
         ),
         ("similar", lambda i: catalog.similar(rows[i], 10)),
         *((f"recommend_{h}", _recommend_query(catalog, hearts[h])) for h in HEARTS),

@@ -1,8 +1,8 @@
 """The shared top-k routine against the two it replaced, in one run.
 
-Usage: ``.venv/bin/python bench/top_k.py [--repeat 2000]``
+Usage: ``.venv/bin/python -m bench.top_k [--repeat 2000]``
 
-``training.top_k.top_k`` is timed on the two shapes Sketchrec uses it for,
+``training.core.top_k.top_k`` is timed on the two shapes Sketchrec uses it for,
 beside plain ``argpartition`` and, for one row, the batched strategy forced
 on it (group maxima, then a search among k x 32 candidates; the former
 ``metrics.top_k``). ``top_k`` picks the strided-sample bound for one row (the
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from training.top_k import _grouped, padded_width, top_k
+from training.core.top_k import _grouped, padded_width, top_k
 
 MODELS = 25_000
 

@@ -1,10 +1,10 @@
 // The For you page: recommendations for this browser's hearts from POST /api/recommendations,
-// shown as gallery cards with a "because you liked" line. Needs hearts.js (loaded first).
+// shown as gallery cards with a "because you liked" line. Needs hearts.js and cards.js.
 (function () {
   "use strict";
   const root = document.getElementById("for-you");
   const hearts = window.sketchrecHearts;
-  if (!root || !hearts) return;
+  if (!root || !hearts || !window.sketchrecCards) return;
   const RECOMMENDATIONS = 24;
   const empty = document.getElementById("for-you-empty");
   const results = document.getElementById("for-you-results");
@@ -12,27 +12,10 @@
   const status = document.getElementById("for-you-status");
   let latest = 0;  // only the newest answer is shown when hearts change quickly
 
-  const url = (pattern, mid) => pattern.replace("MID", encodeURIComponent(mid));
+  const { element, url } = window.sketchrecCards;
 
-  function element(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
-    node.append(...children);
-    return node;
-  }
-
-  // The markup of templates/macros.html's card, built with DOM calls (names are text, never HTML).
-  function card(item, names) {
-    const name = item.name || "Untitled";
-    const page = url(root.dataset.modelUrl, item.mid);
-    const image = element("img", {
-      src: url(root.dataset.thumbnailUrl, item.mid),
-      loading: "lazy",
-      width: "320",
-      height: "180",
-      alt: name,
-    });
-    const likes = `${item.likes} ${item.likes === 1 ? "like" : "likes"}`;
+  // A recommendation's card, with a "because you liked" line.
+  function card(item, names, position) {
     const score = element(
       "li",
       { class: "score", title: "predicted preference for your hearts (about 1: a sure like)" },
@@ -44,25 +27,7 @@
       "Because you liked ",
       element("a", { href: url(root.dataset.modelUrl, item.because) }, names.get(item.because) || "a model"),
     );
-    const heart = element(
-      "button",
-      { type: "button", class: "heart", "data-heart": item.mid, "data-name": name, "aria-pressed": "false", "aria-label": `Like ${name}` },
-      element("span", { "aria-hidden": "true" }, "♥"),
-    );
-    return element(
-      "article",
-      { class: "card" },
-      element("a", { class: "thumb", href: page }, image),
-      element(
-        "div",
-        { class: "card-body" },
-        element("h3", { class: "card-title" }, element("a", { href: page }, name)),
-        element("ul", { class: "stats" }, score, element("li", {}, likes)),
-        because,
-        element("a", { class: "external", href: url(root.dataset.sketchfabUrl, item.mid), target: "_blank", rel: "noopener" }, "on Sketchfab ↗"),
-      ),
-      heart,
-    );
+    return window.sketchrecCards.card(root, item, position, [score], [because]);
   }
 
   async function ask(liked) {
@@ -101,8 +66,10 @@
     }
     if (mine !== latest) return;
     const names = new Map(liked.map((h) => [h.mid, h.name]));
-    grid.replaceChildren(...body.recommendations.map((item) => card(item, names)));
+    grid.dataset.ticket = body.ticket;
+    grid.replaceChildren(...body.recommendations.map((item, i) => card(item, names, i)));
     hearts.refresh();
+    if (window.sketchrecEvents) window.sketchrecEvents.watch(grid);
     status.textContent = summary(body.recommendations.length, liked, body.unknown.length);
   }
 

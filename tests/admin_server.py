@@ -1,4 +1,5 @@
-"""A real Sketchrec server for the admin tests: gunicorn as `make serve` runs it, on 127.0.0.1.
+"""A real Sketchrec server for the admin tests: nginx and gunicorn as `make serve` runs them,
+on 127.0.0.1.
 
 Configured only through ``SKETCHREC_*`` variables, as an operator would, with
 its model, data, jobs and secret key in a temporary folder.
@@ -32,13 +33,15 @@ def free_port():
 
 
 class AdminServer:
-    """gunicorn serving ``webapp:create_app()``: 2 workers x 4 threads, the production config.
+    """gunicorn serving ``webapp:create_app()``: 2 workers x 4 threads behind nginx, the
+    production config (``FRONT=none`` in ``env``: gunicorn alone).
 
     ``url``, ``model_path``, ``data_dir``, ``log_path`` (gunicorn's and the app's
-    log), ``session()``; ``env`` adds or replaces ``SKETCHREC_*`` variables.
+    log, and the access log with ``access_log``), ``session()``; ``env`` adds or
+    replaces ``SKETCHREC_*`` variables.
     """
 
-    def __init__(self, folder, model, likes, max_upload=1_000_000, env=None):
+    def __init__(self, folder, model, likes, max_upload=1_000_000, env=None, access_log=False):
         self.folder = folder
         self.model_path = os.path.join(folder, "models", "active.npz")
         self.data_dir = os.path.join(folder, "data")
@@ -57,13 +60,18 @@ class AdminServer:
             "SKETCHREC_DATA_DIR": self.data_dir,
             "SKETCHREC_JOBS_DIR": os.path.join(folder, "jobs"),
             "SKETCHREC_THUMBNAIL_CACHE": os.path.join(folder, "cache.sqlite"),
+            "SKETCHREC_EVENTS_DB": os.path.join(folder, "events.sqlite"),
             "SKETCHREC_OFFLINE": "true",
             "SKETCHREC_SECRET_KEY": "test-secret-" + os.path.basename(folder),
             "SKETCHREC_ADMIN_PASSWORD_HASH": generate_password_hash(PASSWORD),
             "SKETCHREC_MAX_CONTENT_LENGTH": str(max_upload),
             "TMPDIR": self.tmp_dir,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "RUN_DIR": os.path.join(folder, "run"),  # nginx's files, the socket to gunicorn
             **(env or {}),
         }
+        self.access_log = "-" if access_log else os.devnull
         self.process = None
 
     def start(self):
@@ -75,12 +83,10 @@ class AdminServer:
                     "gunicorn",
                     "--config",
                     GUNICORN_CONF,
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
                     "--log-level",
                     "warning",
                     "--access-logfile",
-                    os.devnull,
+                    self.access_log,
                     "webapp:create_app()",
                 ],
                 env={"WORKERS": "2", "THREADS": "4", **self.env},

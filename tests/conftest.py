@@ -12,18 +12,19 @@ import pytest
 import scipy.sparse as sp
 from werkzeug.serving import make_server
 
-from training import artifact, demo, wrmf
-from training.likes import read_likes
-from training.params import Params
-from training.prepare import dataset_summary, prepare
-from training.search import SplitSettings, grid_search
+from training import demo, wrmf
+from training.core import artifact
+from training.core.halving import Strategy
+from training.core.likes import read_likes
+from training.core.params import Params
+from training.core.prepare import dataset_summary, prepare
+from training.search import SplitSettings, run_search
 from webapp import create_app
 from webapp.thumbnails import sketchfab as sketchfab_client
 
-from admin_server import AdminServer
-from browser import launch_chromium
-from fake_sketchfab import FakeSketchfab
-from training_helpers import SMALL_EPOCHS, SMALL_GRID
+from tests.admin_server import AdminServer
+from tests.fake_sketchfab import FakeSketchfab
+from tests.training_helpers import SMALL_EPOCHS, SMALL_GRID, write_artifact
 
 HOSTILE_NAMES = ["<script>alert(1)</script>", 'Quote " & ampersand', "Plain cube", "Sphere"]
 
@@ -35,22 +36,6 @@ class Built:
     path: str
     mids: list
     group_of: dict
-
-
-def write_artifact(path, item_factors, mids, names, likes, **extra_meta):
-    """Write an artifact the way ``python -m training fit`` does; ``likes`` users x models."""
-    likes = sp.csr_matrix(likes)
-    params = Params(factors=item_factors.shape[1])
-    dataset = {
-        "path": "test",
-        "sha256": "0" * 64,
-        "users": likes.shape[0],
-        "models": likes.shape[1],
-        "likes": int(likes.nnz),
-    }
-    meta = artifact.build_meta(params, 1, dataset, **extra_meta)
-    artifact.save_model(path, item_factors, mids, names, likes, meta)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +96,7 @@ def make_app(tmp_path, sketchfab):
                 "TESTING": True,
                 "MODEL_PATH": model_path,
                 "THUMBNAIL_CACHE": str(tmp_path / "cache" / "sketchfab.sqlite"),
+                "EVENTS_DB": str(tmp_path / "events.sqlite"),
                 "SKETCHFAB_API_URL": sketchfab.url,
                 "SKETCHFAB_IMAGE_ORIGINS": sketchfab.origin,
                 "SKETCHFAB_TIMEOUT": 0.5,
@@ -164,12 +150,6 @@ def hostile_client(make_app, hostile_model):
     return make_app(hostile_model.path).test_client()
 
 
-@pytest.fixture
-def browser():
-    """Headless Debian Chromium through Playwright (skipped when missing, failed under CI=true)."""
-    yield from launch_chromium()
-
-
 @pytest.fixture(scope="session")
 def demo_likes(tmp_path_factory):
     """The default demo likes file (3000 users x 2000 models), as ``make run`` builds it."""
@@ -188,16 +168,17 @@ def small_likes(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def demo_search(demo_likes, tmp_path_factory):
-    """``(path, results)`` of an 8-configuration search on the demo likes."""
+    """``(path, results)`` of an 8-configuration full-grid search on the demo likes."""
     path = tmp_path_factory.mktemp("search") / "grid.json"
     prepared = prepare(read_likes(str(demo_likes)))
-    results = grid_search(
+    results = run_search(
         prepared,
         dataset_summary(str(demo_likes), prepared),
         str(path),
         grid=SMALL_GRID,
         epochs=SMALL_EPOCHS,
         settings=SplitSettings(),
+        strategy=Strategy("grid"),
         echo=lambda line: None,
     )
     return path, results

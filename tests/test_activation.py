@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 
 from webapp.admin import activation
+
+from tests.training_helpers import write_artifact
 
 
 def model(path, factors):

@@ -6,12 +6,12 @@ import re
 import pytest
 import requests
 
+from training.core.likes import file_sha256
+from training.core.params import DEFAULT_ITERATIONS, Params
 from training.demo import write_demo
-from training.likes import file_sha256
-from training.params import DEFAULT_ITERATIONS, Params
 from webapp.admin.jobs import store
 
-from admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for
+from tests.admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -86,6 +86,44 @@ def test_good_upload_is_listed(server, admin, small_likes):
     os.remove(os.path.join(server.data_dir, uploads[0]))
 
 
+def test_tune_first_halves_and_shows_the_rungs_as_they_finish(server, admin, small_likes):
+    with open(small_likes, "rb") as f:
+        post(admin, server, "/admin/upload", files={"likes": ("tune.psv", f.read())})
+    name = next(n for n in os.listdir(server.data_dir) if n.startswith("upload-"))
+    form = {"likes": name, "mode": "tune"}  # the strategy as the form offers it: halving
+    response = post(admin, server, "/admin/jobs", form)
+    assert response.status_code == 303, response.text
+    job_id = response.headers["Location"].rsplit("/", 1)[1]
+    messages = set()
+
+    def finished(job):
+        messages.add(job["progress"]["message"])
+        return job["status"] not in store.ACTIVE
+
+    job = wait_for(server, admin, job_id, finished, timeout=300)
+    os.remove(os.path.join(server.data_dir, name))
+    assert job["status"] == "succeeded", job
+    assert "tune by successive halving (27 configurations)" in job["description"]
+    assert any(
+        re.search(r"search: rung [1-4]/4 \(\d+ epochs\), \d+/\d+ config", m) for m in messages
+    )
+    page = admin.get(f"{server.url}/admin/jobs/{job_id}", timeout=10).text
+    rows = re.findall(
+        r'<tr class="rung-done">\s*<td>(\d)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>\s*'
+        r"<td>(\d+)</td></tr>",
+        page,
+    )
+    assert rows == [
+        ("1", "2", "27", "27", "18"),
+        ("2", "6", "9", "9", "6"),
+        ("3", "18", "3", "3", "2"),
+        ("4", "22", "1", "1", "0"),
+    ]
+    # 26 configurations stopped early: a cross ends each of their traces.
+    assert page.count("l8,8 m0,-8 l-8,8") == 26 and page.count("stopped after 2 epochs") >= 18
+    assert re.search(r'id="best-simk">([0-9.]+)<', page)  # the pick's test simk, once it ended
+
+
 def test_retrain_activate_and_roll_back(server, admin, demo_model):
     before = health(server)["model"]
     a_mid = demo_model.mids[0]
@@ -129,11 +167,12 @@ def test_retrain_activate_and_roll_back(server, admin, demo_model):
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("factors", "0", "factors: Number must be at least 1."),
+        ("factors", "0", "factors: &#39;0&#39; is not from 1 to 1024"),
         ("factors", "many", "factors: Not a valid integer value."),
-        ("alpha", "-1", "alpha: Number must be at least 0."),
-        ("regularization", "inf", "regularization: must be a finite number"),
+        ("alpha", "-1", "alpha: &#39;-1.0&#39; is not a number from 0 to 1e+06"),
+        ("regularization", "inf", "regularization: &#39;inf&#39; is not a number from 0 to 1e+06"),
         ("iterations", "", "iterations: This field is required."),
+        ("iterations", "100000000", "iterations: &#39;100000000&#39; is not from 1 to 1000"),
     ],
 )
 def test_bad_parameters_give_one_message_and_no_job(server, admin, field, value, message):

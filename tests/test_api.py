@@ -1,19 +1,22 @@
 """The JSON API and the neighbour search behind it, on real artifacts."""
 
+import dataclasses
 import json
 from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 
-from training.likes import file_sha256
+from training.core.likes import file_sha256
+from webapp.serving.model_store import EXTENSION
+
+from tests.training_helpers import write_artifact
 
 
-def test_similar_has_the_contract_shape(client, demo_model):
+def test_similar_has_the_documented_shape(client, demo_model):
     mid = demo_model.mids[0]
     body = client.get(f"/api/models/{mid}/similar?k=5").get_json()
-    assert set(body) == {"mid", "name", "likes", "similarity_exponent", "similar"}
+    assert set(body) == {"mid", "name", "likes", "similarity_exponent", "similar", "ticket"}
     assert body["similarity_exponent"] == 1.0  # the demo model's meta has none: cosine
     assert body["mid"] == mid
     assert len(body["similar"]) == 5
@@ -93,10 +96,10 @@ def recommend(client, body):
     return client.post("/api/recommendations", json=body)
 
 
-def test_recommendations_have_the_contract_shape(client, demo_model):
+def test_recommendations_have_the_documented_shape(client, demo_model):
     liked = demo_model.mids[:3]
     body = recommend(client, {"likes": [*liked, "nosuchmodel"], "k": 7}).get_json()
-    assert set(body) == {"recommendations", "unknown"}
+    assert set(body) == {"recommendations", "unknown", "ticket"}
     assert body["unknown"] == ["nosuchmodel"]
     assert len(body["recommendations"]) == 7
     for item in body["recommendations"]:
@@ -125,9 +128,10 @@ def test_recommendations_follow_the_hearted_taste_group(client, demo_model):
 
 
 def test_only_unknown_or_no_likes_recommend_nothing(client):
-    assert recommend(client, {"likes": []}).get_json() == {"recommendations": [], "unknown": []}
+    body = recommend(client, {"likes": []}).get_json()
+    assert (body["recommendations"], body["unknown"]) == ([], [])
     body = recommend(client, {"likes": ["x", "y", "x"]}).get_json()
-    assert body == {"recommendations": [], "unknown": ["x", "y"]}
+    assert (body["recommendations"], body["unknown"]) == ([], ["x", "y"])
 
 
 def test_recommendations_need_no_csrf_token(app, client, demo_model):
@@ -159,6 +163,9 @@ def test_recommendations_need_no_csrf_token(app, client, demo_model):
         '{"likes": ["abc"], "k": "10"}',
         '{"likes": ["abc"], "k": true}',
         '{"likes": ["abc"], "k": null}',
+        "[" * 1000,
+        '{"likes": ' * 1000,
+        b"\xff\xfe{",
     ],
 )
 def test_bad_recommendation_bodies_are_a_400_json(client, body):
@@ -167,6 +174,21 @@ def test_bad_recommendation_bodies_are_a_400_json(client, body):
     )
     assert response.status_code == 400
     assert response.is_json and response.get_json()["error"]
+
+
+def test_a_fold_in_solve_that_fails_answers_503_json(app, client, demo_model):
+    # Loading refuses such factors; a catalog whose solves fail anyway answers 503, not 500.
+    store = app.extensions[EXTENSION]
+    catalog = store.get()
+    params = {**catalog.meta["params"], "regularization": 0.0}
+    store._catalog = dataclasses.replace(
+        catalog,
+        item_factors=np.zeros_like(catalog.item_factors),
+        gram=np.zeros_like(catalog.gram),
+        meta={**catalog.meta, "params": params},
+    )
+    response = recommend(client, {"likes": demo_model.mids[:1]})
+    assert response.status_code == 503 and "cannot be computed" in response.get_json()["error"]
 
 
 def test_at_most_500_likes(client, demo_model):

@@ -4,11 +4,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 
-from training.artifact import KEYS, load_model
-from training.errors import BadInput
+from training.core.artifact import KEYS, load_model
+from training.core.errors import BadInput
 from webapp.admin import activation
+
+from tests.training_helpers import write_artifact
 
 
 @pytest.fixture
@@ -61,6 +62,41 @@ def test_unusable_content_is_one_line_naming_the_file(tmp_path, good, replace, r
     assert message.startswith(f"{path}: ") and reason in message and "\n" not in message
 
 
+RANK_ONE = np.array([[1, 2], [2, 4], [3, 6]], "f4")
+
+
+@pytest.mark.parametrize(
+    "params, factors, reason",
+    [
+        (None, None, "meta has no params object"),
+        (
+            {"regularization": "0.1", "alpha": 50},
+            None,
+            "params regularization '0.1' is not a number",
+        ),
+        ({"regularization": 0.1, "alpha": True}, None, "params alpha True is not a number"),
+        ({"regularization": 0.1}, None, "params alpha None is not a number"),
+        ({"regularization": 0.0, "alpha": 50}, RANK_ONE, "degenerate at regularization 0"),
+        ({"regularization": 0.0, "alpha": 50}, np.zeros((3, 2), "f4"), "degenerate"),
+    ],
+)
+def test_params_and_factors_fold_in_cannot_use_are_refused(tmp_path, good, params, factors, reason):
+    _, arrays = good
+    meta = {**json.loads(str(arrays["meta"])), "params": params}
+    if params is None:
+        del meta["params"]
+    replace = {"meta": np.array(json.dumps(meta))}
+    if factors is not None:
+        replace["item_factors"] = factors
+    with pytest.raises(BadInput, match=reason):
+        load_model(write_with(tmp_path, arrays, **replace))
+
+
+def test_rank_one_factors_serve_with_regularization(tmp_path, good):
+    _, arrays = good
+    assert load_model(write_with(tmp_path, arrays, item_factors=RANK_ONE)).item_factors.shape
+
+
 @pytest.mark.parametrize(
     "replace, reason",
     [
@@ -70,14 +106,14 @@ def test_unusable_content_is_one_line_naming_the_file(tmp_path, good, replace, r
     ],
 )
 def test_checks_read_in_chunks_see_every_chunk(tmp_path, good, monkeypatch, replace, reason):
-    monkeypatch.setattr("training.artifact.CHECK_ROWS", 2)  # the fault sits in the last chunk
+    monkeypatch.setattr("training.core.artifact.CHECK_ROWS", 2)  # the fault sits in the last chunk
     path = write_with(tmp_path, good[1], **replace)
     with pytest.raises(BadInput, match=reason):
         load_model(path)
 
 
 def test_mids_whose_hashes_collide_are_not_duplicates(monkeypatch):
-    from training import artifact
+    from training.core import artifact
 
     monkeypatch.setattr(artifact, "_fnv1a", lambda mids: np.zeros(len(mids), np.uint64))
     assert artifact._duplicate_mid(np.array(["a", "b", "c"])) is None

@@ -6,8 +6,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from training.artifact_mmap import ALIGNMENT, map_arrays, write_aligned
-from training.errors import BadInput
+from training.core.artifact_mmap import ALIGNMENT, map_arrays, write_aligned
+from training.core.errors import BadInput
 
 ARRAYS = {
     "item_factors": np.arange(7 * 3, dtype=np.float32).reshape(7, 3) / 7,

@@ -5,6 +5,7 @@ import logging
 import os
 import select
 import socket
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from webapp import create_app
 from webapp.admin import auth
 from webapp.admin.throttle import LoginThrottle
 
-from admin_server import PASSWORD, AdminServer
+from tests.admin_server import PASSWORD, AdminServer
 
 GOOD_HASH = generate_password_hash("s3cret")
 
@@ -76,6 +77,28 @@ def test_a_wrong_user_name_costs_the_same_password_check(
     assert client.get("/admin", auth=("root", "s3cret")).status_code == 401
     assert client.get("/admin", auth=("admin", "wrong")).status_code == 401
     assert checked == [GOOD_HASH, GOOD_HASH]
+
+
+@pytest.mark.parametrize("when", ["at start-up", "while running"])
+def test_a_garbage_throttle_file_is_moved_aside_and_admin_keeps_working(
+    make_app, demo_model, tmp_path, caplog, when
+):
+    jobs = tmp_path / "jobs"
+    app = make_app(demo_model.path, ADMIN_PASSWORD_HASH=GOOD_HASH, JOBS_DIR=str(jobs))
+    client = app.test_client()
+    jobs.mkdir(exist_ok=True)
+    if when == "while running":
+        assert client.get("/admin", auth=("admin", "s3cret")).status_code == 200
+    garbage = b"not a database, " * 512
+    (jobs / ".logins.sqlite").write_bytes(garbage)
+    with caplog.at_level(logging.WARNING, logger="webapp.admin.throttle"):
+        assert client.get("/admin", auth=("admin", "s3cret")).status_code == 200
+    assert [r.getMessage() for r in caplog.records][0].startswith("admin login throttle")
+    (aside,) = jobs.glob(".logins.sqlite.broken-*")
+    assert aside.read_bytes() == garbage  # kept for a look
+    assert client.get("/admin", auth=("admin", "wrong")).status_code == 401
+    with sqlite3.connect(jobs / ".logins.sqlite") as db:  # the rebuilt file counts again
+        assert db.execute("SELECT count FROM failures").fetchall() == [(1,)]
 
 
 def test_the_throttle_counts_per_address_and_window(tmp_path, caplog):

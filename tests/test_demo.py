@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from training.artifact import build_meta, load_model, save_model
+from training.core.artifact import build_meta, load_model, save_model
+from training.core.likes import read_likes
+from training.core.params import Params
+from training.core.prepare import prepare
 from training.demo import write_demo
-from training.likes import read_likes
-from training.params import Params
-from training.prepare import prepare
 from training.wrmf import fit
 
-from training_helpers import planted_group_share
+from tests.training_helpers import planted_group_share
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from training import metrics
 from training.evaluation import Evaluation
 from training.split import Split
 
-from training_helpers import csr
+from tests.training_helpers import csr
 
 
 def small_split():

@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from training.errors import BadInput
+from training.core.errors import BadInput
 from training.fetch import fetch
 
-from training_helpers import run_training as run
+from tests.training_helpers import run_training as run
 
 pytestmark = pytest.mark.slow
 

@@ -6,11 +6,12 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from training import demo, fold_in
+from training import demo
 from training.confidence import confidence
-from training.likes import read_likes
-from training.metrics import item_gram
-from training.prepare import prepare
+from training.core import fold_in
+from training.core.fold_in import item_gram
+from training.core.likes import read_likes
+from training.core.prepare import prepare
 
 REGULARIZATION, ALPHA = 0.1, 50.0
 

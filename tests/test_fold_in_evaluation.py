@@ -3,10 +3,10 @@
 import pytest
 import scipy.sparse as sp
 
+from training.core.likes import read_likes
+from training.core.params import Params
+from training.core.prepare import prepare
 from training.fold_in_evaluation import _without_rows, evaluate_fold_in
-from training.likes import read_likes
-from training.params import Params
-from training.prepare import prepare
 from training.search import SplitSettings
 
 

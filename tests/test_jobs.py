@@ -5,17 +5,20 @@ drive a real gunicorn server with real job processes.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 
 import psutil
 import pytest
+from werkzeug.security import generate_password_hash
 
-from training.likes import file_sha256
+from training.core.likes import file_sha256
+from training.core.results import fits_folder
 from webapp.admin.jobs import launcher, store
 
-from admin_server import health, post, served_sha, similar, start_job, wait_for
+from tests.admin_server import PASSWORD, health, post, served_sha, similar, start_job, wait_for
 
 SLEEPER = "import sys, time; time.sleep(60)"
 
@@ -76,6 +79,42 @@ def test_cancel_kills_what_is_left_of_a_job_and_says_cancelled(tmp_path):
     assert not launcher.cancel(folder, job_id)  # nothing left to cancel
 
 
+@pytest.mark.parametrize("job_id", ["x" * 251, "j" * 65, "٣", "a.b", "-" * 300])
+def test_an_invalid_job_id_is_a_404_on_every_job_route(make_app, demo_model, tmp_path, job_id):
+    password_hash = generate_password_hash(PASSWORD)
+    app = make_app(demo_model.path, ADMIN_PASSWORD_HASH=password_hash, JOBS_DIR=str(tmp_path))
+    app.config["WTF_CSRF_ENABLED"] = False
+    client, auth = app.test_client(), ("admin", PASSWORD)
+    for path in ("", ".json", "/curves.svg"):
+        assert client.get(f"/admin/jobs/{job_id}{path}", auth=auth).status_code == 404
+    for path in ("/cancel", "/activate"):
+        assert client.post(f"/admin/jobs/{job_id}{path}", auth=auth).status_code == 404
+
+
+def test_admin_messages_name_files_by_role_not_by_path(make_app, demo_model, tmp_path):
+    model_path = tmp_path / "models" / "active.npz"
+    model_path.parent.mkdir()
+    shutil.copyfile(demo_model.path, model_path)
+    jobs = str(tmp_path / "jobs")
+    app = make_app(
+        str(model_path), ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD), JOBS_DIR=jobs
+    )
+    app.config["WTF_CSRF_ENABLED"] = False
+    client, auth = app.test_client(), ("admin", PASSWORD)
+    job_id = new_job(jobs)
+    candidate = tmp_path / "models" / f"{job_id}.npz"
+    candidate.write_bytes(b"not a model")
+    store.save(
+        jobs, {**store.read(jobs, job_id), "status": "succeeded", "candidate": str(candidate)}
+    )
+    for url, message in [
+        (f"/admin/jobs/{job_id}/activate", "Not activated: the job&#39;s model file: cannot load"),
+        ("/admin/rollback", "Not rolled back: the previous model file: no previous model"),
+    ]:
+        page = client.post(url, auth=auth, follow_redirects=True).get_data(as_text=True)
+        assert message in page and str(tmp_path) not in page
+
+
 def test_the_queue_is_capped(tmp_path):
     folder = str(tmp_path)
     for _ in range(3):
@@ -104,10 +143,12 @@ def test_a_killed_job_fails_and_the_old_model_keeps_serving(server, admin, demo_
     a_mid = demo_model.mids[0]
     neighbours = similar(server, a_mid)
     job_id = start_job(server, admin, mode="tune")
-    job = wait_for(server, admin, job_id, lambda j: j["status"] == "running" and j["child_pid"])
+    paused = fits_folder(store.job_paths(server.env["SKETCHREC_JOBS_DIR"], job_id).results)
+    job = wait_for(server, admin, job_id, lambda j: os.path.isdir(paused) and j["child_pid"])
     os.kill(job["child_pid"], signal.SIGKILL)
     job = wait_for(server, admin, job_id, lambda j: j["status"] not in store.ACTIVE)
     assert job["status"] == "failed" and job["error"] == "killed by signal 9"
+    assert not os.path.exists(paused)  # halving's paused fits go with the job
     assert open(server.model_path, "rb").read() == before
     assert health(server)["model"]["sha256"] == sha
     assert similar(server, a_mid) == neighbours
@@ -155,12 +196,11 @@ def test_jobs_run_in_submission_order_and_the_newest_request_serves(server, admi
         assert earlier["finished_at"] <= later["started_at"], (earlier, later)
     assert all(j["activated"] for j in jobs)
     assert served_sha(server, file_sha256(server.model_path))  # reloads run in the background
+    # Each job's state keeps its candidate's sha256: the page tells "serving" without hashing.
+    assert [j["candidate_sha256"] for j in jobs] == [file_sha256(j["candidate"]) for j in jobs]
+    pages = [admin.get(f"{server.url}/admin/jobs/{i}", timeout=10).text for i in ids]
+    assert ["This job's model is serving." in page for page in pages] == [False] * 3 + [True]
     assert health(server)["model"]["factors"] == 8
-    last = jobs[-1]
-    assert last["candidate_sha256"] == file_sha256(server.model_path)
-    os.remove(last["candidate"])  # the page compares the sha256 recorded: it reads no model file
-    page = admin.get(f"{server.url}/admin/jobs/{last['id']}", timeout=10).text
-    assert "This job's model is serving." in page
     assert post(admin, server, "/admin/rollback").status_code == 303
 
 

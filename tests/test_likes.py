@@ -1,9 +1,9 @@
-"""The likes reader: the reference post's format, hostile names, every bad input named."""
+"""The likes reader: the post's format, hostile names, every bad input named."""
 
 import pytest
 
-from training.errors import BadInput, BadRow
-from training.likes import read_likes, write_likes
+from training.core.errors import BadInput, BadRow
+from training.core.likes import read_likes, write_likes
 
 HOSTILE = [
     "A | B",

@@ -5,12 +5,13 @@ import pytest
 import scipy.sparse as sp
 
 from training import metrics
+from training.core.fold_in import item_gram
 
-from training_helpers import csr
+from tests.training_helpers import csr
 
 
 def brute_precision(x, y, relevant, k, exclude=None):
-    """The reference post's way: dense scores, argsort per user, set intersection."""
+    """The post's way: dense scores, argsort per user, set intersection."""
     scores = x @ y.T
     if exclude is not None:
         scores[exclude.toarray() != 0] = -np.inf
@@ -74,7 +75,7 @@ def test_closed_form_mse_equals_brute_force(seed, scale):
     brute = np.mean(dense**2)
     closed = metrics.mse(x, y, observed)
     assert abs(closed - brute) / brute < 1e-9, (closed, brute)
-    gram = metrics.item_gram(y)
+    gram = item_gram(y)
     assert metrics.mse(x, y, observed, gram) == closed
 
 

@@ -2,19 +2,29 @@
 one, 503 without one."""
 
 import fcntl
+import gc
 import glob
+import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import write_artifact
+import requests
 
-from training.artifact import load_model
-from training.errors import BadInput
-from training.likes import file_sha256
+from training.core import serving_files
+from training.core.artifact import load_model, write_model
+from training.core.errors import BadInput
+from training.core.likes import file_sha256
+from webapp.admin import activation
 from webapp.serving.model_store import EXTENSION
+
+from tests.admin_server import AdminServer, served_sha
+from tests.training_helpers import write_artifact
 
 
 def _three_then_four(path, make_app):
@@ -151,6 +161,71 @@ def test_answers_never_show_the_model_path(make_app, tmp_path, caplog):
     assert "secret-folder" in caplog.text  # the operator finds it in the log
 
 
+def test_a_load_failing_on_another_file_names_it_by_role(make_app, tmp_path, caplog):
+    path = three_models(str(tmp_path / "active.npz"))
+    app = make_app(path)
+    client = app.test_client()
+    lock = tmp_path / ".active.npz.serving.lock"
+    lock.unlink()
+    lock.mkdir()  # the serving files' lock cannot be opened: an OSError naming its path
+    write_artifact(path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4))
+    response = settled_health(app, client)
+    body = response.get_json()
+    assert body["status"] == "degraded"
+    reason = "the model's serving files: Is a directory; serving the last good model"
+    assert body["reason"] == reason
+    assert str(tmp_path) not in response.get_data(as_text=True)
+    assert str(lock) in caplog.text  # the operator finds it in the log
+
+
+def test_a_serving_folder_removed_while_serving_is_rebuilt_never_a_500(make_app, tmp_path):
+    path = three_models(str(tmp_path / "active.npz"))
+    app = make_app(path)
+    client = app.test_client()
+    (folder,) = glob.glob(f"{path}-*.serving")
+    shutil.rmtree(folder)
+    # A thread that never opened the name index: it cannot open it until the rebuild.
+    answers = []
+    searching = threading.Thread(target=lambda: answers.append(client.get("/search?q=B")))
+    searching.start()
+    searching.join()
+    assert answers[0].status_code in (200, 503)
+    assert client.get("/healthz").get_json()["status"] in ("ok", "degraded")
+    assert app.extensions[EXTENSION].wait(timeout=30)
+    assert os.path.isdir(folder)
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok"
+    searching = threading.Thread(target=lambda: answers.append(client.get("/search?q=B")))
+    searching.start()
+    searching.join()
+    assert answers[1].status_code == 200 and b"/models/b" in answers[1].data
+
+
+def test_a_folder_another_process_serves_is_kept_until_it_lets_go(make_app, tmp_path):
+    path = three_models(str(tmp_path / "active.npz"))
+    app = make_app(path)
+    client = app.test_client()
+    (old,) = glob.glob(f"{path}-*.serving")
+    write_artifact(path, np.eye(4, dtype=np.float32), list("abcd"), list("ABCD"), np.eye(4))
+    # Another process builds the new model's folder, which prunes the others.
+    built = subprocess.run(
+        [sys.executable, "-m", "training", "index", path], capture_output=True, timeout=60
+    )
+    assert built.returncode == 0, built.stderr
+    assert len(glob.glob(f"{path}-*.serving")) == 2  # this process still serves the old one
+    answers = []
+    searching = threading.Thread(target=lambda: answers.append(client.get("/search?q=A")))
+    searching.start()  # a new thread opens the old model's name index
+    searching.join()
+    assert answers[0].status_code == 200
+    store = app.extensions[EXTENSION]
+    assert store.wait(timeout=30) and store.get().folder != old
+    answers.clear()
+    gc.collect()  # nothing here serves the old model any more: the next prune removes it
+    serving_files.prune(path, keep=store.get().folder)
+    assert glob.glob(f"{path}-*.serving") == [store.get().folder]
+
+
 def test_a_meta_that_is_not_an_object_is_a_503_not_a_500(make_app, tmp_path):
     path = three_models(str(tmp_path / "active.npz"))
     with np.load(path) as z:
@@ -171,6 +246,31 @@ def test_a_bad_similarity_exponent_is_refused_naming_the_file(tmp_path, exponent
         load_model(path)
 
 
+@pytest.mark.parametrize(
+    "params, factors",
+    [
+        (None, np.eye(3, dtype=np.float32)),  # no params
+        ({"regularization": "0.1", "alpha": "50"}, np.eye(3, dtype=np.float32)),
+        ({"regularization": 0.0, "alpha": 50.0}, np.ones((3, 3), dtype=np.float32)),  # rank 1
+    ],
+)
+def test_a_model_fold_in_cannot_use_keeps_the_old_one_recommending(
+    make_app, tmp_path, params, factors
+):
+    path = three_models(str(tmp_path / "active.npz"))
+    app = make_app(path)
+    client = app.test_client()
+    write_artifact(path, factors, ["a", "b", "c"], ["A", "B", "C"], np.eye(3))
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = {**json.loads(str(arrays["meta"])), "params": params}
+    np.savez(path, **{**arrays, "meta": np.array(json.dumps(meta))})
+    body = settled_health(app, client).get_json()
+    assert body["status"] == "degraded" and "the model file: " in body["reason"]
+    response = client.post("/api/recommendations", json={"likes": ["a"]})
+    assert response.status_code == 200 and response.get_json()["recommendations"]
+
+
 def test_a_broken_file_starts_no_reload_per_request(make_app, tmp_path, monkeypatch):
     path = three_models(str(tmp_path / "active.npz"))
     app = make_app(path)
@@ -184,3 +284,44 @@ def test_a_broken_file_starts_no_reload_per_request(make_app, tmp_path, monkeypa
     for _ in range(5):
         assert client.get("/healthz").get_json()["status"] == "degraded"
     assert starts == []  # the same broken file is not looked at again
+
+
+def variant(source, target, scale):
+    """A copy of the artifact ``source`` with its factors scaled: other content, same names."""
+    model = load_model(source)
+    factors = model.item_factors * np.float32(scale)
+    indptr, indices = model.likes_indptr, model.likes_indices
+    write_model(str(target), factors, model.mids, model.names, indptr, indices, model.meta)
+    return str(target)
+
+
+@pytest.mark.slow
+def test_searches_never_fail_across_swaps_with_two_workers(tmp_path, demo_model, make_app):
+    likes = os.path.join(os.path.dirname(demo_model.path), "likes.psv")
+    server = AdminServer(str(tmp_path / "server"), demo_model.path, likes).start()
+    try:
+        # Another process still serving the first model, as a worker that has not reloaded.
+        holder = make_app(server.model_path).test_client()
+        (held,) = glob.glob(f"{server.model_path}-*.serving")
+        words = ["sword", "car", "tree", "robot", "cat", "lamp", "ship", "skull"] * 2
+        for swap in (1, 2):
+            candidate = variant(demo_model.path, tmp_path / f"m{swap}.npz", 1 + swap / 10)
+            activation.activate(server.model_path, candidate)
+            for _ in range(2):  # while the workers reload, then once they serve the new model
+                with ThreadPoolExecutor(16) as pool:
+                    answers = list(pool.map(lambda q: search(server, q), words))
+                assert all(status == 200 for status in answers), answers
+                assert served_sha(server, file_sha256(candidate))
+        assert os.path.isdir(held)  # both swaps pruned around the folder it holds
+        answers = []
+        searching = threading.Thread(target=lambda: answers.append(holder.get("/search?q=sword")))
+        searching.start()  # a thread that never opened the first model's name index
+        searching.join()
+        assert answers[0].status_code == 200
+    finally:
+        server.stop()
+
+
+def search(server, text):
+    """The status of a search on a new connection (so both workers answer some)."""
+    return requests.get(f"{server.url}/search?q={text}", timeout=30).status_code

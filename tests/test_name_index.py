@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from training import name_index
-from training.name_index import MAX_MATCHES, Matches, NameIndex
+from training.core import name_index
+from training.core.name_index import MAX_MATCHES, Matches, NameIndex
 
 NAMES = [
     "Straße", "STRASSE", "strasse ", "İstanbul", "istanbul", 'a"b"c', "x y  z", "Σίσυφος",

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 
-from training.similarity import neighbour_space
+from training.core import ann_index, similarity
+from training.core.neighbours import NeighbourIndex, similar_rows
+from training.core.similarity import neighbour_space
 from webapp.serving import current_catalog
-from webapp.serving.neighbours import similar_rows
+
+from tests.training_helpers import clustered
 
 
 def query(factors, row, exponent, k):
@@ -65,3 +68,22 @@ def test_co_likes_match_set_intersections(app):
     for row in range(0, len(catalog), 37):
         for item in catalog.similar(row, 20):
             assert item["co_likes"] == len(users[row] & users[catalog.row(item["mid"])])
+
+
+@pytest.mark.parametrize("exponent", [1.0, 0.5])
+def test_one_index_answers_exactly_or_through_its_approximate_index(exponent, monkeypatch):
+    monkeypatch.setattr(ann_index, "CPU_BUDGET", float("inf"))  # 1,500 models: exact is cheaper
+    y = clustered(3000, random_state=3) * np.random.default_rng(3).uniform(0.5, 2.0, (3000, 1))
+    vectors, norms = neighbour_space(y, exponent)
+    exact = NeighbourIndex(vectors, norms, exponent)
+    # An approximate index over the first half only: its answers must come from that half.
+    half = NeighbourIndex(vectors, norms, exponent, ann_index.build(vectors[:1500])[0])
+    for row in range(0, 3000, 101):
+        rows, scores = exact.similar(row, 10)
+        expected = similar_rows(vectors, norms, exponent, row, 10)
+        assert rows.tolist() == expected[0].tolist() and np.array_equal(scores, expected[1])
+        found, found_scores = half.similar(row, 10)
+        assert row not in found.tolist() and found.max() < 1500 and len(found) == 10
+        full = vectors @ similarity.query(vectors, norms, row, exponent)
+        np.testing.assert_allclose(found_scores, full[found], rtol=1e-5)
+    assert any(exact.similar(row, 10)[0].max() >= 1500 for row in range(0, 3000, 101))

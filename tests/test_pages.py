@@ -4,9 +4,10 @@ import re
 
 import numpy as np
 import pytest
-from conftest import write_artifact
 
 from webapp.pages.routes import PAGE_SIZE
+
+from tests.training_helpers import write_artifact
 
 
 def card_mids(response):

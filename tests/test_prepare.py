@@ -3,14 +3,14 @@
 import numpy as np
 
 from training.confidence import confidence
-from training.likes import read_likes, write_likes
-from training.prepare import prepare, threshold
+from training.core.likes import read_likes, write_likes
+from training.core.prepare import prepare, threshold
 
-from training_helpers import write_grid
+from tests.training_helpers import write_grid
 
 
 def naive_threshold(pairs, min_user, min_model):
-    """Reference: the reference post's loop on a set of (user, model) pairs."""
+    """The post's loop on a set of (user, model) pairs."""
     pairs = set(pairs)
     while True:
         start = len(pairs)

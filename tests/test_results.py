@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from training.errors import BadInput
-from training.results import read_results, schema_problem
+from training.core.errors import BadInput
+from training.core.results import read_results, schema_problem
 
 
 def results_with_simk():

@@ -1,9 +1,8 @@
-"""Grid search: RESULTS.json schema, best pick, the demo beating popularity, --resume, the CLI."""
+"""The full grid: RESULTS.json schema, the picks on validation, the demo beating popularity,
+--resume, the CLI."""
 
 import json
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -11,23 +10,27 @@ import pytest
 from implicit.recommender_base import ModelFitError
 
 from training import wrmf
-from training.artifact import load_model
-from training.likes import file_sha256, read_likes
-from training.params import Params
-from training.prepare import dataset_summary, prepare
+from training.core.artifact import load_model
+from training.core.halving import Strategy
+from training.core.likes import file_sha256, read_likes
+from training.core.params import Params
+from training.core.prepare import dataset_summary, prepare
 from training.search import (
     Grid,
     SplitSettings,
     best_configuration,
     best_simk_configuration,
-    grid_search,
+    run_search,
 )
 
-from training_helpers import SMALL_EPOCHS, run_training
+from tests.training_helpers import SMALL_EPOCHS, run_training, spawn_training
 
 pytestmark = pytest.mark.slow
 
-CLI_GRID = ["--factors", "8,16", "--regularization", "0.1", "--alpha", "10,40", "--epochs", "2:8:2"]
+CLI_GRID = [
+    *("--factors", "8,16", "--regularization", "0.1", "--alpha", "10,40", "--epochs", "2:8:2"),
+    *("--strategy", "grid"),
+]
 
 
 def strict_json(path):
@@ -40,7 +43,7 @@ def strict_json(path):
         return json.load(f, parse_constant=refuse)
 
 
-def test_results_follow_the_contract_schema(demo_search, demo_likes):
+def test_results_follow_the_documented_schema(demo_search, demo_likes):
     path, results = demo_search
     on_disk = strict_json(path)
     assert on_disk == results
@@ -58,10 +61,18 @@ def test_results_follow_the_contract_schema(demo_search, demo_likes):
         "seed": 0,
         "sim_k": 10,
         "similarity_exponents": [1.0, 0.5, 0.0],
+        "pick_on": "validation",
+        "validation_seed": 1,
         "test_users": int(0.2 * dataset["users"]),
+        "validation_users": int(0.2 * dataset["users"]),
     }
-    assert isinstance(on_disk["baseline"]["popularity_patk_test"], float)
-    assert 0 < on_disk["baseline"]["popularity_simk_test"] < 1
+    search = on_disk["search"]
+    assert search["strategy"] == "grid" and search["objective"] == "similar"
+    assert (search["rungs"], search["sizes"], search["epochs"]) == ([10], [8], [2, 4, 6, 8, 10])
+    assert search["seconds"] > 0
+    for part in ("test", "validation"):
+        assert isinstance(on_disk["baseline"][f"popularity_patk_{part}"], float)
+        assert 0 < on_disk["baseline"][f"popularity_simk_{part}"] < 1
     assert len(on_disk["curves"]) == 8
     params = [
         (c["params"]["factors"], c["params"]["regularization"], c["params"]["alpha"])
@@ -70,59 +81,57 @@ def test_results_follow_the_contract_schema(demo_search, demo_likes):
     assert params == [(f, r, a) for f in (20, 40) for r in (0.1, 10.0) for a in (10.0, 50.0)]
     for curve in on_disk["curves"]:
         assert isinstance(curve["params"]["factors"], int)
-        assert curve["epochs"] == [2, 4, 6, 8, 10]
+        assert curve["epochs"] == [2, 4, 6, 8, 10] and curve["rung"] == 0
         for metric in ("patk", "mse"):
-            for part in ("train", "test"):
+            assert set(curve[metric]) == {"train", "validation"}
+            for part in ("train", "validation"):
                 values = curve[metric][part]
                 assert len(values) == 5 and all(isinstance(v, float) for v in values)
-        assert all(0 <= v <= 1 for v in curve["patk"]["train"] + curve["patk"]["test"])
+        assert all(0 <= v <= 1 for v in curve["patk"]["train"] + curve["patk"]["validation"])
         assert [s["exponent"] for s in curve["simk"]] == [1.0, 0.5, 0.0]
         for series in curve["simk"]:
-            for part in ("train", "test"):
+            for part in ("train", "validation"):
                 values = series[part]
                 assert len(values) == 5 and all(0 <= v <= 1 for v in values)
         assert curve["seconds"] == pytest.approx(
             curve["fit_seconds"] + curve["eval_seconds"], abs=0.002
         )
+    picked = {"params", "iterations", "similarity_exponent", "patk_validation", "simk_validation"}
     best = on_disk["best"]
-    assert set(best) == {"params", "iterations", "patk_test", "similarity_exponent", "simk_test"}
+    assert set(best) == picked | {"patk_test", "simk_test"}
     assert best["iterations"] in SMALL_EPOCHS and best["similarity_exponent"] == 1.0
-    best_simk = on_disk["best_simk"]
-    assert set(best_simk) == {
-        "params",
-        "iterations",
-        "similarity_exponent",
-        "simk_test",
-        "patk_test",
-    }
+    assert set(on_disk["best_simk"]) == picked | {"patk_test", "simk_test"}
+    assert not (path.parent / f"{path.name}.fits").exists()
 
 
-def test_best_simk_is_the_highest_test_simk_and_beats_popularity(demo_search):
+def test_best_simk_is_the_highest_validation_simk_and_beats_popularity(demo_search):
     _, results = demo_search
     best = results["best_simk"]
     cells = [
-        (v, c["params"], e, s["exponent"], c["patk"]["test"][i])
+        (v, c["params"], e, s["exponent"], c["patk"]["validation"][i])
         for c in results["curves"]
         for s in c["simk"]
-        for i, (e, v) in enumerate(zip(c["epochs"], s["test"], strict=True))
+        for i, (e, v) in enumerate(zip(c["epochs"], s["validation"], strict=True))
     ]
     highest = max(cells, key=lambda cell: cell[0])
-    assert best["simk_test"] == highest[0]
+    assert best["simk_validation"] == highest[0]
     assert (best["params"], best["iterations"], best["similarity_exponent"]) == highest[1:4]
-    assert best["patk_test"] == highest[4]
+    assert best["patk_validation"] == highest[4]
     assert best["simk_test"] > results["baseline"]["popularity_simk_test"]
     # The p@k pick's lists are cosine's at its checkpoint.
     pick = results["best"]
     curve = next(c for c in results["curves"] if c["params"] == pick["params"])
-    assert pick["simk_test"] == curve["simk"][0]["test"][curve["epochs"].index(pick["iterations"])]
+    index = curve["epochs"].index(pick["iterations"])
+    assert pick["simk_validation"] == curve["simk"][0]["validation"][index]
 
 
-def test_best_is_the_highest_test_patk(demo_search):
+def test_best_is_the_highest_validation_patk(demo_search):
     _, results = demo_search
-    highest = max(max(c["patk"]["test"]) for c in results["curves"])
-    assert results["best"]["patk_test"] == highest
+    highest = max(max(c["patk"]["validation"]) for c in results["curves"])
+    assert results["best"]["patk_validation"] == highest
     curve = next(c for c in results["curves"] if c["params"] == results["best"]["params"])
-    assert curve["patk"]["test"][curve["epochs"].index(results["best"]["iterations"])] == highest
+    index = curve["epochs"].index(results["best"]["iterations"])
+    assert curve["patk"]["validation"][index] == highest
 
 
 def test_on_the_demo_the_best_beats_popularity_twice(demo_search):
@@ -190,22 +199,21 @@ def test_a_diverged_fit_is_recorded_and_the_grid_goes_on(demo_likes, tmp_path, m
     prepared = prepare(read_likes(str(demo_likes)))
     path = tmp_path / "grid.json"
     lines = []
-    results = grid_search(
+    results = run_search(
         prepared,
         dataset_summary(str(demo_likes), prepared),
         str(path),
         grid=Grid(factors=(20, 30), regularization=(0.1,), alpha=(10.0,)),
         epochs=range(2, 9, 2),
+        strategy=Strategy("grid"),
         echo=lines.append,
     )
     diverged, fine = strict_json(path)["curves"]
-    assert diverged["patk"]["test"][:2] == results["curves"][0]["patk"]["test"][:2]
-    assert diverged["patk"]["test"][2:] == [None, None] and diverged["mse"]["train"][2:] == [
-        None,
-        None,
-    ]
+    assert diverged["patk"]["validation"][:2] == results["curves"][0]["patk"]["validation"][:2]
+    assert diverged["patk"]["validation"][2:] == [None, None]
+    assert diverged["mse"]["train"][2:] == [None, None]
     assert "after 4 iterations" in diverged["error"]
-    assert None not in fine["patk"]["test"] and "error" not in fine
+    assert None not in fine["patk"]["validation"] and "error" not in fine
     assert any("ALS diverged" in line for line in lines)
     assert any("|    nan     |" in line for line in lines)
 
@@ -216,7 +224,7 @@ def test_cli_prints_the_reference_table_and_fit_uses_the_best(small_likes, tmp_p
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     header = (
-        "|   epochs   | p@k train  |  p@k test  | mse train  |  mse test  "
+        "|   epochs   | p@k train  |  p@k val.  | mse train  |  mse val.  "
         "|   simk 1   |  simk 0.5  |   simk 0   |"
     )
     assert lines.count(header) == 4
@@ -225,6 +233,7 @@ def test_cli_prints_the_reference_table_and_fit_uses_the_best(small_likes, tmp_p
     assert sum(line.startswith("|     6      |") for line in lines) == 4
     assert any(line.startswith("Pick by p@k: factors ") for line in lines)
     assert any(line.startswith("Pick by simk: factors ") for line in lines)
+    assert any(line.startswith("Full grid: 4 configurations to 6 epochs; ") for line in lines)
     results = strict_json(out)
 
     for objective, pick in (("similar", results["best_simk"]), ("patk", results["best"])):
@@ -298,13 +307,10 @@ def test_resume_after_a_real_interrupt(small_likes, tmp_path):
         "10",
         "--epochs",
         "2:24:2",
+        "--strategy",
+        "grid",
     ]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "training", "search", str(small_likes), "--out", str(out), *grid],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = spawn_training("search", small_likes, "--out", out, *grid)
     deadline = time.monotonic() + 60
     while not out.exists() and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.01)
@@ -328,6 +334,10 @@ def test_resume_after_a_real_interrupt(small_likes, tmp_path):
         (["--similarity-exponent", "1,0"], "split settings"),
         (["--epochs", "2:10:2"], "epochs"),
         (["--min-user-likes", "8"], "likes or thresholds"),
+        (["--pick-on", "test"], "split settings"),
+        (["--validation-seed", "5"], "split settings"),
+        (["--strategy", "grid"], "search strategy"),
+        (["--objective", "patk"], "search strategy"),
     ],
 )
 def test_resume_refuses_other_settings(small_likes, tmp_path, change, what):
@@ -352,11 +362,14 @@ def test_resume_refuses_other_settings(small_likes, tmp_path, change, what):
         (["--epochs", "0:4:2"], "gives no increasing epochs"),
         (["--epochs", "2-4"], "is not start:stop:step"),
         (["--factors", "10,x"], "is not an integer"),
-        (["--regularization", "-1"], "is not a finite number >= 0"),
+        (["--regularization", "-1"], "is not a number from 0 to 1e+06"),
         (["--fraction", "0"], "is not in (0, 1]"),
         (["--similarity-exponent", "1,-0.5"], "is not a finite number >= 0"),
         (["--sim-k", "0"], "is not positive"),
         (["--fraction", "1.0", "--split-count", "50"], "not enough users with >= 100 likes"),
+        (["--eta", "1"], "'1' is not an integer >= 2"),
+        (["--first-rung", "0"], "'0' is not positive"),
+        (["--strategy", "random"], "invalid choice: 'random'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(small_likes, tmp_path, args, message):

@@ -10,25 +10,27 @@ import subprocess
 import sys
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 
-from training import artifact, wrmf
+from training import wrmf
+from training.core import artifact
+from training.core.errors import BadInput
+from training.core.likes import file_sha256, read_likes, write_likes
+from training.core.params import Params
+from training.core.prepare import prepare
 from training.demo import write_demo
-from training.errors import BadInput
 from training.evaluation import Evaluation
-from training.likes import file_sha256, read_likes, write_likes
-from training.params import Params
-from training.prepare import prepare
 from training.split import split_likes
 
-from admin_server import free_port
-from training_helpers import planted_group_share
-from training_helpers import run_training as run
+from tests.admin_server import free_port
+from tests.training_helpers import planted_group_share
+from tests.training_helpers import run_training as run
 
+# Before anything imports pyspark or pyarrow: without the Spark extra this file is skipped.
 pyspark = pytest.importorskip("pyspark")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
 spark_engine = pytest.importorskip("training.spark.engine")
 session = pytest.importorskip("training.spark.session")
 
@@ -157,7 +159,7 @@ def test_part_files_and_parquet_read_as_the_single_file(tmp_path, spark, demo, d
 def read_rows_of(path):
     import csv
 
-    from training.likes import Dialect
+    from training.core.likes import Dialect
 
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.reader(f, Dialect))[1:]

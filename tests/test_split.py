@@ -1,10 +1,10 @@
-"""The reference post's train/test split: invariants, eligibility, determinism, fair draws."""
+"""The post's train/test split: invariants, eligibility, determinism, fair draws."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from training.errors import BadInput
+from training.core.errors import BadInput
 from training.split import sample_likes, split_likes
 
 

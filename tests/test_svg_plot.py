@@ -5,9 +5,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from training.svg_plot import curves_svg, figure_numbers
+from training.core.svg_plot import curves_svg, figure_numbers
 
-from training_helpers import run_training
+from tests.training_helpers import run_training
 
 pytestmark = pytest.mark.slow
 
@@ -33,18 +33,18 @@ def test_both_figures_from_a_real_search(demo_search):
     _, results = demo_search
     root = parse(curves_svg(results))
     words = texts(root)
-    assert "Best learning curve" in words and "Grid-search p@k traces" in words
+    assert "Best learning curve" in words and "Search p@k traces" in words
     best = results["best"]
     p = best["params"]
     assert (
         f"factors {p['factors']}, regularization {p['regularization']:g}, alpha {p['alpha']:g}"
         in words
     )
-    assert f"{best['patk_test']:.4f} at {best['iterations']}" in words
-    assert f"popularity {results['baseline']['popularity_patk_test']:.4f}" in words
+    assert f"{best['patk_validation']:.4f} at {best['iterations']}" in words
+    assert f"popularity {results['baseline']['popularity_patk_validation']:.4f}" in words
     # One trace in the left panel, one per configuration on the right; then the simk row.
     assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"]) + simk_row(results)
-    assert words.count("Test p@5") == 2
+    assert words.count("Validation p@5") == 2 and "× stopped by halving" not in " ".join(words)
 
 
 def test_every_point_is_inside_the_figure(demo_search):
@@ -62,27 +62,27 @@ def test_the_figure_carries_its_numbers_as_text(demo_search):
     root = parse(curves_svg(results))
     # The first child names the image for screen readers; <desc> lists every configuration.
     assert root[0].tag == f"{SVG}title" and root[1].tag == f"{SVG}desc"
-    best, baseline = results["best"], results["baseline"]["popularity_patk_test"]
+    best, baseline = results["best"], results["baseline"]["popularity_patk_validation"]
     assert (
-        f"Best test p@5 {best['patk_test']:.4f} at epoch {best['iterations']}"
+        f"Best validation p@5 {best['patk_validation']:.4f} at epoch {best['iterations']}"
         f" with factors {best['params']['factors']}"
     ) in root[0].text
     assert f"popularity baseline {baseline:.4f}" in root[0].text
     assert root[1].text.count(": best ") == len(results["curves"])
     numbers = figure_numbers(results)
     assert [c["score"] for c in numbers["configurations"]] == sorted(
-        (max(c["patk"]["test"]) for c in results["curves"]), reverse=True
+        (max(c["patk"]["validation"]) for c in results["curves"]), reverse=True
     )
     curve = next(c for c in results["curves"] if c["params"] == best["params"])
-    points = zip(curve["epochs"], curve["patk"]["test"], strict=True)
+    points = zip(curve["epochs"], curve["patk"]["validation"], strict=True)
     assert numbers["best"]["points"] == list(points)
 
 
 def test_missing_values_break_a_trace(demo_search):
     _, results = demo_search
     broken = copy.deepcopy(results)
-    broken["curves"][-1]["patk"]["test"][2] = None
-    broken["curves"][-2]["patk"]["test"] = [None] * len(broken["curves"][-2]["epochs"])
+    broken["curves"][-1]["patk"]["validation"][2] = None
+    broken["curves"][-2]["patk"]["validation"] = [None] * len(broken["curves"][-2]["epochs"])
     root = parse(curves_svg(broken))
     # The last curve splits in two; the all-missing one draws nothing.
     assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"]) + simk_row(results)
@@ -131,10 +131,10 @@ def test_the_simk_row_shows_the_best_lists_and_the_exponents_effect(demo_search)
     words = texts(root)
     assert "Best similar lists" in words and "The exponent's effect" in words
     best = results["best_simk"]
-    assert f"{best['simk_test']:.4f} at {best['iterations']}" in words
+    assert f"{best['simk_validation']:.4f} at {best['iterations']}" in words
     assert {"cosine", "exponent 0.5", "exponent 0"} <= set(words)
-    assert f"popularity {results['baseline']['popularity_simk_test']:.4f}" in words
-    assert words.count("Test simk@10") == 2 and "Similarity exponent" in words
+    assert f"popularity {results['baseline']['popularity_simk_validation']:.4f}" in words
+    assert words.count("Validation simk@10") == 2 and "Similarity exponent" in words
     assert len(list(root.iter(f"{SVG}polyline"))) == 1 + len(results["curves"]) + simk_row(results)
 
 

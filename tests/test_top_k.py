@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.top_k import top_k
+from training.core.top_k import top_k
 
 
 @pytest.mark.parametrize("rows", [1, 6])

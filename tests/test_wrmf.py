@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from training.likes import read_likes
-from training.params import Params
-from training.prepare import prepare
+from training.core.likes import read_likes
+from training.core.params import Params
+from training.core.prepare import prepare
 from training.wrmf import WRMF, fit
 
-from training_helpers import write_grid
+from tests.training_helpers import write_grid
 
 
 def test_one_iteration_at_a_time_and_warm_starts_give_the_same_factors(tmp_path):

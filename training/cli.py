@@ -13,17 +13,36 @@ import time
 
 from tqdm import tqdm
 
-from . import artifact, demo, fetch, fold_in_evaluation, search, serving_files, svg_plot, wrmf
-from .arg_types import comma_list, epoch_range, fraction, non_negative_float, positive_int
-from .atomic import write_text
-from .errors import BadInput
-from .likes import file_sha256, read_likes
-from .params import DEFAULT_ITERATIONS, Params
-from .prepare import dataset_summary, prepare
-from .results import read_results
-from .similarity import COSINE
+from . import demo, fetch, fold_in_evaluation, search, wrmf
+from .core import artifact, event_likes, halving, serving_files, svg_plot
+from .core.arg_types import (
+    at_least,
+    comma_list,
+    epoch_range,
+    factor_count,
+    fraction,
+    halving_rate,
+    iteration_count,
+    non_negative_float,
+    positive_int,
+    weight,
+)
+from .core.atomic import write_text
+from .core.errors import BadInput
+from .core.likes import file_sha256, read_likes
+from .core.params import DEFAULT_ITERATIONS, Params
+from .core.prepare import dataset_summary, prepare
+from .core.results import held_out, read_results
+from .core.similarity import COSINE
 
-OBJECTIVES = ("similar", "patk")  # what fit --from-search picks by: simk of the lists, user p@k
+DESCRIPTION = "Sketchrec's training command line: likes files in, model artifacts out."
+EPILOG = (
+    "Bad input is one line on stderr and exit status 2; nothing that existed before "
+    "is touched. The method follows Ethan Rosenthal's blog post 'Intro to Implicit "
+    "Matrix Factorization: Classic ALS with Sketchfab Models' "
+    "(https://www.ethanrosenthal.com/2016/10/19/implicit-mf-part-1/). "
+    "'python -m training SUBCOMMAND --help' describes each subcommand."
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -50,7 +69,7 @@ def main(argv=None):
 
 def build_parser():
     """The parser with all subcommands; each sets ``run`` to its function."""
-    parser = Parser(prog="python -m training", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m training", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(required=True, metavar="SUBCOMMAND", parser_class=Parser)
     for register in (
         _demo_parser,
@@ -61,6 +80,7 @@ def build_parser():
         _search_parser,
         _plot_parser,
         _foldin_eval_parser,
+        _export_events_parser,
     ):
         register(sub)
     return parser
@@ -79,7 +99,7 @@ def likes_arguments(p):
 
 
 def load_prepared(args, echo=print):
-    """Read and threshold ``args.likes``; print the reference post's report.
+    """Read and threshold ``args.likes``; print the post's report.
 
     Returns :class:`Prepared`.
     """
@@ -97,7 +117,7 @@ def _demo_parser(sub):
     p.add_argument("--out", required=True, metavar="PATH")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--users", type=positive_int, default=3000)
-    p.add_argument("--models", type=positive_int, default=2000)
+    p.add_argument("--models", type=at_least(demo.MIN_MODELS), default=2000)
     p.set_defaults(run=_run_demo)
 
 
@@ -156,25 +176,20 @@ def fit_arguments(p):
         help="use the best parameters and iterations of a grid search",
     )
     defaults = Params()
-    p.add_argument("--factors", type=positive_int, default=None, help=f"default {defaults.factors}")
+    p.add_argument("--factors", type=factor_count, default=None, help=f"default {defaults.factors}")
     p.add_argument(
-        "--regularization",
-        type=non_negative_float,
-        default=None,
-        help=f"default {defaults.regularization}",
+        "--regularization", type=weight, default=None, help=f"default {defaults.regularization}"
     )
+    p.add_argument("--alpha", type=weight, default=None, help=f"default {defaults.alpha:g}")
     p.add_argument(
-        "--alpha", type=non_negative_float, default=None, help=f"default {defaults.alpha:g}"
-    )
-    p.add_argument(
-        "--iterations", type=positive_int, default=None, help=f"default {DEFAULT_ITERATIONS}"
+        "--iterations", type=iteration_count, default=None, help=f"default {DEFAULT_ITERATIONS}"
     )
     p.add_argument(
         "--objective",
-        choices=OBJECTIVES,
+        choices=halving.OBJECTIVES,
         default="similar",
         help="with --from-search: the pick by simk of the similar lists (default; what users "
-        "see) or by the reference post's user p@k",
+        "see) or by the user p@k of the blog post",
     )
     p.add_argument(
         "--similarity-exponent",
@@ -219,7 +234,9 @@ def _pick_of_search(path, objective):
     """``(pick, baseline)`` of a RESULTS.json written by ``search``, by ``objective``."""
     results = read_results(path)
     if results["best"] is None:
-        raise BadInput(f"{path}: no configuration of this search gave a finite test p@k")
+        raise BadInput(
+            f"{path}: no configuration of this search gave a finite {held_out(results)} p@k"
+        )
     if objective == "patk":
         return results["best"], results["baseline"]
     if results.get("best_simk") is None:
@@ -298,15 +315,16 @@ def _fit_spark(args, params, iterations, extra):
 
 
 def _search_parser(sub):
-    p = sub.add_parser("search", help="grid search with learning curves; writes RESULTS.json")
+    p = sub.add_parser(
+        "search",
+        help="successive halving or the full grid over learning curves; writes RESULTS.json",
+    )
     likes_arguments(p)
     grid = search.Grid()
     p.add_argument("--out", required=True, metavar="RESULTS.json")
-    p.add_argument("--factors", type=comma_list(positive_int), default=grid.factors)
-    p.add_argument(
-        "--regularization", type=comma_list(non_negative_float), default=grid.regularization
-    )
-    p.add_argument("--alpha", type=comma_list(non_negative_float), default=grid.alpha)
+    p.add_argument("--factors", type=comma_list(factor_count), default=grid.factors)
+    p.add_argument("--regularization", type=comma_list(weight), default=grid.regularization)
+    p.add_argument("--alpha", type=comma_list(weight), default=grid.alpha)
     p.add_argument(
         "--epochs",
         type=epoch_range,
@@ -325,12 +343,57 @@ def _search_parser(sub):
         help="exponents E of the neighbour score y_i.y_j / |y_j|^E to measure simk with "
         "(default 1,0.5,0; 1 is cosine)",
     )
-    p.add_argument("--resume", action="store_true", help="skip configurations already in --out")
+    p.add_argument("--resume", action="store_true", help="continue the search already in --out")
+    strategy_arguments(p)
     p.set_defaults(run=_run_search)
 
 
+def strategy_arguments(p):
+    """How the search spends its epochs and where it picks (read by :func:`_run_search`)."""
+    strategy = halving.Strategy()
+    p.add_argument(
+        "--strategy",
+        choices=halving.STRATEGIES,
+        default=strategy.name,
+        help="successive halving (default: most configurations stop at early rungs) or the "
+        "full grid (every configuration to the last epoch)",
+    )
+    p.add_argument(
+        "--objective",
+        choices=halving.OBJECTIVES,
+        default=strategy.objective,
+        help="what halving ranks configurations by: simk at its best exponent (default) or p@k",
+    )
+    p.add_argument(
+        "--eta",
+        type=halving_rate,
+        default=strategy.eta,
+        help=f"halving keeps 1/eta of the configurations at each rung (default {strategy.eta})",
+    )
+    p.add_argument(
+        "--first-rung",
+        type=positive_int,
+        default=None,
+        metavar="EPOCHS",
+        help="epochs of halving's first rung (default: the first of --epochs)",
+    )
+    p.add_argument(
+        "--pick-on",
+        choices=search.PICK_ON,
+        default="validation",
+        help="score curves and pick on a validation split drawn from the training likes "
+        "(default; the pick alone is scored on test), or on the test split as earlier runs did",
+    )
+    p.add_argument(
+        "--validation-seed",
+        type=int,
+        default=None,
+        help="seed of the validation split (default: --seed + 1)",
+    )
+
+
 def split_arguments(p):
-    """The reference post's split and p@k's k (read by :func:`split_settings`)."""
+    """The post's split and p@k's k (read by :func:`split_settings`)."""
     split = search.SplitSettings()
     p.add_argument("--k", type=positive_int, default=split.k, help="p@k's k")
     p.add_argument(
@@ -352,7 +415,7 @@ def split_settings(args):
 
 def _run_search(args):
     prepared = load_prepared(args)
-    search.grid_search(
+    search.run_search(
         prepared,
         dataset_summary(args.likes, prepared),
         args.out,
@@ -362,7 +425,10 @@ def _run_search(args):
             split_settings(args),
             sim_k=args.sim_k,
             similarity_exponents=tuple(dict.fromkeys(args.similarity_exponent)),  # each once
+            pick_on=args.pick_on,
+            validation_seed=args.validation_seed,
         ),
+        strategy=halving.Strategy(args.strategy, args.objective, args.eta, args.first_rung),
         resume=args.resume,
         progress=sys.stderr.isatty(),
     )
@@ -373,8 +439,7 @@ def _index_parser(sub):
     p = sub.add_parser(
         "index",
         help="build the files the web app serves a model with (beside it): mapped arrays, "
-        "name index, approximate neighbours from --ann-threshold models; prints the folder, "
-        "then what serves the similar lists",
+        "name index, approximate neighbours from --ann-threshold models",
     )
     p.add_argument("model", metavar="MODEL.npz")
     threshold = serving_files.ANN_THRESHOLD
@@ -391,9 +456,8 @@ def _run_index(args):
         raise BadInput(f"{args.model}: {e.strerror}") from None
     folder = serving_files.build(args.model, sha256, args.ann_threshold)
     print(folder)
-    calibration = serving_files.calibration_of(folder)
-    below = "exact neighbours: fewer models than --ann-threshold"
-    print(calibration.describe() if calibration else below)
+    calibration = serving_files.load_calibration(folder)
+    print(calibration.summary() if calibration else "exact neighbours: below the threshold")
 
 
 def _plot_parser(sub):
@@ -439,3 +503,19 @@ def _run_foldin_eval(args):
     )
     for line in report.lines():
         print(line)
+
+
+def _export_events_parser(sub):
+    p = sub.add_parser(
+        "export-events",
+        help="write visitors' hearts (net of unhearts) from the web app's events file as likes",
+    )
+    p.add_argument("events", metavar="EVENTS.sqlite")
+    p.add_argument("--out", required=True, metavar="LIKES.psv")
+    p.set_defaults(run=_run_export_events)
+
+
+def _run_export_events(args):
+    likes = event_likes.write_heart_likes(args.events, args.out)
+    visitors = len({uid for _, _, uid in likes})
+    print(f"Wrote {len(likes)} likes of {visitors} visitors to {args.out}")

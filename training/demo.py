@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .atomic import atomic_path
-from .likes import HEADER, Dialect
+from .core.atomic import atomic_path
+from .core.likes import HEADER, Dialect
 
 GROUPS = {
     "characters": [
@@ -113,6 +113,8 @@ PICK_P = [0.9, 0.08, 0.02]
 BLOCK_USERS = 50_000
 # Rows written at once.
 WRITE_ROWS = 1 << 20
+# Below 4 models a user's likes (at most a quarter of the models) round down to none.
+MIN_MODELS = 4
 
 
 @dataclass
@@ -134,7 +136,8 @@ def generate(seed=0, users=3000, models=2000):
     """Generate demo likes; the same arguments always give the same rows.
 
     About ``20 * (models / 2000) ** 0.25`` likes per user on average, so the
-    default is about 60k likes and 15k x 25k is about 0.14% dense like the reference post.
+    default is about 60k likes and 15k x 25k is about 0.14% dense like the post.
+    Below :data:`MIN_MODELS` models, users like nothing.
     """
     rng = np.random.default_rng(seed)
     categories = list(GROUPS)
@@ -163,7 +166,7 @@ def generate(seed=0, users=3000, models=2000):
     # The real file has a few repeated rows; keep some so deduplication has work.
     key = np.concatenate([key, key[rng.choice(len(key), size=len(key) // 2000, replace=False)]])
     user, model = np.divmod(key, models)
-    # Sorted by (mid, uid) as strings, like the reference post's file.
+    # Sorted by (mid, uid) as strings, like the post's file.
     order = np.lexsort((_ranks(uids)[user], _ranks(mids)[model]))
     return Demo(
         mids=mids,
@@ -207,6 +210,8 @@ def _members_by_popularity(rng, group, categories):
     bounds = np.empty(len(group))
     start = 0
     for g, size in enumerate(sizes.tolist()):
+        if not size:  # a small demo leaves some categories empty: picks go to the next one
+            continue
         w = 1.0 / np.arange(1, size + 1) ** 0.8
         rng.shuffle(w)
         cumulative = np.cumsum(w / w.sum())
@@ -264,7 +269,7 @@ def write_demo(path, seed=0, users=3000, models=2000):
 
 
 def _cells(rows):
-    """Each row in the reference post's dialect without its line end: ``name|mid|``, quoted."""
+    """Each row in the post's dialect without its line end: ``name|mid|``, quoted."""
     out = io.StringIO()
     csv.writer(out, Dialect).writerows(rows)
     return out.getvalue().split("\n")[:-1]

@@ -6,6 +6,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import metrics
+from .core.fold_in import item_gram
 from .split import draw_queries
 
 NAN = float("nan")
@@ -61,7 +62,7 @@ class Evaluation:
             patk_train, patk_test = metrics.precision_at_k(x, y, self.train, self.test, self.k)
             simk_train, simk_test = self._simk(y)
             x, y = x.astype(np.float64), y.astype(np.float64)
-            gram = metrics.item_gram(y)
+            gram = item_gram(y)
             return Checkpoint(
                 epoch,
                 patk_train,

@@ -3,9 +3,9 @@
 import requests
 from tqdm import tqdm
 
-from .atomic import atomic_path
-from .errors import BadInput
-from .likes import COUNT_HEADER, HEADER
+from .core.atomic import atomic_path
+from .core.errors import BadInput
+from .core.likes import COUNT_HEADER, HEADER
 
 # The public rec-a-sketch repository's likes file (raw file on GitHub).
 DEFAULT_URL = (

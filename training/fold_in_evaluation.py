@@ -1,13 +1,13 @@
 """Does fold-in place users the model never saw? The quality check behind "For you".
 
-On the reference post's split (:func:`training.split.split_likes`) with its
+On the post's split (:func:`training.split.split_likes`) with its
 test users' p@k (:func:`training.metrics.precision_at_k`, ranking only models
 a user did not like in training):
 
 - **trained**: WRMF fitted on every training like, test users included (what
   ``search`` reports);
 - **folded in**: WRMF fitted without the test users' rows, each test user
-  then folded in from their training likes (:mod:`training.fold_in`);
+  then folded in from their training likes (:mod:`training.core.fold_in`);
 - **folded in from few**: the same, from only ``few`` of their training likes
   drawn at random; the other training likes stay out of the ranking, so every
   row ranks the same candidates;
@@ -20,8 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from . import fold_in, log_table, metrics, wrmf
+from . import log_table, metrics, wrmf
 from .confidence import confidence
+from .core import fold_in
 from .evaluation import Evaluation
 from .split import sample_likes, split_likes
 
@@ -42,7 +43,7 @@ class FoldInReport:
     popularity: float
 
     def lines(self):
-        """The reference post's log table of the four p@k, with ratios."""
+        """The post's log table of the four p@k, with ratios."""
         rows = [
             ("trained", self.trained),
             ("folded in", self.folded),
@@ -60,7 +61,7 @@ class FoldInReport:
 def evaluate_fold_in(likes, params, iterations, settings, few=3):
     """The :class:`FoldInReport` of a users x models likes CSR.
 
-    ``params`` :class:`training.params.Params`, ``iterations`` ALS sweeps,
+    ``params`` :class:`training.core.params.Params`, ``iterations`` ALS sweeps,
     ``settings`` :class:`training.search.SplitSettings` (its ``seed`` also
     seeds the fits and the draw of ``few`` likes). Two fits of the given size.
     """
@@ -71,7 +72,7 @@ def evaluate_fold_in(likes, params, iterations, settings, few=3):
 
     without = wrmf.fit(_without_rows(split.train, split.users), params, iterations, settings.seed)
     y = without.item_factors
-    gram = metrics.item_gram(y)
+    gram = fold_in.item_gram(y)
     known = split.train[split.users]
     few_likes = sample_likes(known, few, settings.seed)
 

@@ -1,6 +1,6 @@
 """Learning curves: one warm-started WRMF fit per configuration, evaluated at each checkpoint.
 
-The reference post refitted nothing either: it continued ALS from the current factors
+The post refitted nothing either: it continued ALS from the current factors
 between checkpoints. :class:`training.wrmf.WRMF` keeps its factors between
 ``train`` calls, so a curve over epochs 2, 4, ..., 38 costs 38 iterations.
 """
@@ -28,18 +28,20 @@ class Curve:
     error: str = None
 
 
-def learning_curve(split, params, epochs, evaluate, seed=0, on_checkpoint=None):
+def learning_curve(split, params, epochs, evaluate, seed=0, on_checkpoint=None, model=None):
     """Fit WRMF with ``params`` on ``split.train``, evaluating after each of ``epochs``.
 
     ``epochs`` is increasing iteration counts; ``evaluate`` an
     :class:`Evaluation`; ``on_checkpoint(checkpoint)`` is called as each one
-    is ready (for the log table). Returns the :class:`Curve`. If ALS diverges
+    is ready (for the log table). ``model``, a :class:`WRMF` trained fewer
+    than ``epochs[0]`` iterations, is trained on instead of a fresh one (a
+    curve continued in pieces). Returns the :class:`Curve`. If ALS diverges
     (NaN factors), the remaining checkpoints are NaN and ``error`` says so.
     """
     curve = Curve(params)
-    model = WRMF(params, seed)
+    model = WRMF(params, seed) if model is None else model
     c = confidence(split.train, params.alpha)
-    done = 0
+    done = model.iterations
     for epoch in epochs:
         started = time.perf_counter()
         try:

@@ -1,4 +1,4 @@
-"""The reference post's training log table (its ``print_log``), as lines of text.
+"""The post's training log table (its ``print_log``), as lines of text.
 
     +------------+------------+
     |   epochs   | p@k train  |

@@ -17,8 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
-from . import similarity
-from .top_k import largest, padded_width, top_k
+from .core import similarity
+from .core.fold_in import item_gram
+from .core.top_k import largest, padded_width, top_k
 
 # Users scored at once: at least 64 (64 x 25k float32 scores, 6 MB, stay in
 # cache between the passes over them), 2 per factor above 32 factors, where
@@ -35,7 +36,7 @@ def precision_at_k(user_vectors, item_vectors, train, test, k, batch=None, worke
 
     ``user_vectors`` float [users, f] and ``item_vectors`` float [models, f];
     ``train``/``test`` users x models CSR (same rows) of liked models. Train
-    p@k ranks every model (as the reference post does); test p@k ranks only the models
+    p@k ranks every model (as the post does); test p@k ranks only the models
     a user did not like in ``train``. A top-k model counts when it is stored
     in the matrix, whatever its value. Batches of ``batch`` users (default
     :func:`batch_users`) run on ``workers`` threads (numpy releases the GIL);
@@ -140,7 +141,7 @@ def similar_list_recall(
 class _LengthGroups:
     """Item vectors laid out in columns so that each top-k group holds models of similar length.
 
-    Models sorted by length fill the groups of :func:`training.top_k.top_k`'s
+    Models sorted by length fill the groups of :func:`training.core.top_k.top_k`'s
     layout in turn (group g: column g + groups * i), padded with zero vectors
     to its width. ``items`` float [width, f]; ``column_of`` int [models];
     ``padding`` the padded columns; ``weights`` [exponents, width] (the
@@ -261,12 +262,6 @@ def _hits(top, cells, width):
     wanted = (np.arange(top.shape[0])[:, None] * width + top).ravel()
     found = np.take(stored, np.searchsorted(stored, wanted), mode="clip")
     return int(np.count_nonzero(found == wanted))
-
-
-def item_gram(item_vectors):
-    """``Y^T Y`` in float64 [f, f]; shared by every :func:`mse` of one model."""
-    y = np.asarray(item_vectors, dtype=np.float64)
-    return y.T @ y
 
 
 def mse(user_vectors, item_vectors, observed, gram=None):

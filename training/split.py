@@ -1,8 +1,8 @@
-"""The reference post's train/test split of a likes matrix, vectorised.
+"""The post's train/test split of a likes matrix, vectorised.
 
 Only users with at least ``2 * split_count`` likes are eligible, so each keeps
 at least ``split_count`` likes for training. ``floor(fraction * users)`` of
-them (a fraction of *all* users, as the reference post computes it) are drawn; each
+them (a fraction of *all* users, as the post computes it) are drawn; each
 moves ``split_count`` of its likes, drawn at random, to the test matrix.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import BadInput
+from .core.errors import BadInput
 
 QUERY_STREAM = 1  # keeps the query draw apart from the split's own random numbers
 
@@ -31,10 +31,10 @@ class Split:
 
 
 def split_likes(likes, split_count=5, fraction=0.2, seed=0):
-    """Split a users x models likes CSR as the reference post does; see the module docstring.
+    """Split a users x models likes CSR as the post does; see the module docstring.
 
     Raises :class:`BadInput` when fewer users are eligible than the fraction
-    asks for (the reference post raised too), or when the fraction selects nobody.
+    asks for (the post raised too), or when the fraction selects nobody.
     """
     likes = sp.csr_matrix(likes)
     per_user = np.diff(likes.indptr)

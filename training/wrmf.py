@@ -51,6 +51,16 @@ class WRMF:
         self.iterations += iterations
         return self
 
+    def restore(self, user_factors, item_factors, iterations):
+        """Continue from factors saved after ``iterations`` sweeps: float32 [users, f], [models, f].
+
+        ALS starts each sweep from the current factors (the conjugate-gradient
+        solver from both), so training on gives what one longer fit gives.
+        """
+        self._als.user_factors, self._als.item_factors = user_factors, item_factors
+        self.iterations = iterations
+        return self
+
     @property
     def user_factors(self):
         return self._als.user_factors
@@ -65,7 +75,7 @@ def fit(likes, params, iterations, seed=0, on_iteration=None):
 
     ``on_iteration(done)``, if given, is called after each ALS iteration
     (progress bars); one iteration at a time gives the same factors as one
-    call, but re-transposes the matrix each time (about 5% at the reference post's size).
+    call, but re-transposes the matrix each time (about 5% at the post's size).
     """
     model = WRMF(params, seed)
     c = confidence(likes, params.alpha)

@@ -1,15 +1,15 @@
-"""Configuration: the contract's defaults, then ``SKETCHREC_*`` variables or a test mapping."""
+"""Configuration: the defaults (docs/configuration.md), then ``SKETCHREC_*`` or a test mapping."""
 
 import os
 
-from training.serving_files import ANN_THRESHOLD
+from training.core import ANN_THRESHOLD
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
 
 
 def defaults(instance_path):
-    """The contract's defaults; paths are absolute, under the instance folder."""
+    """The documented defaults; paths are absolute, under the instance folder."""
     return {
         "MODEL_PATH": os.path.join(instance_path, "models", "active.npz"),
         "SKETCHFAB_API_URL": "https://api.sketchfab.com/v3",
@@ -27,6 +27,9 @@ def defaults(instance_path):
         "MAX_QUEUED_JOBS": 3,  # retrain jobs waiting behind the running one
         "MAX_CONTENT_LENGTH": 256 * 1024 * 1024,  # largest likes upload, bytes
         "ANN_THRESHOLD": ANN_THRESHOLD,  # models from which similar lists are approximate
+        "EVENTS_DB": os.path.join(instance_path, "events.sqlite"),
+        "EVENTS_DAYS": 90,  # events older than this are deleted (daily)
+        "TRIAL_MODEL_PATH": None,  # a candidate on trial; default trial.npz beside MODEL_PATH
     }
 
 
@@ -41,6 +44,9 @@ def configure(app, test_config=None):
         app.config.from_prefixed_env("SKETCHREC")
     else:
         app.config.from_mapping(test_config)
+    if not app.config["TRIAL_MODEL_PATH"]:
+        folder = os.path.dirname(os.path.abspath(str(app.config["MODEL_PATH"])))
+        app.config["TRIAL_MODEL_PATH"] = os.path.join(folder, "trial.npz")
     for key in (
         "MODEL_PATH",
         "SKETCHFAB_API_URL",
@@ -48,11 +54,19 @@ def configure(app, test_config=None):
         "THUMBNAIL_CACHE",
         "DATA_DIR",
         "JOBS_DIR",
+        "EVENTS_DB",
+        "TRIAL_MODEL_PATH",
     ):
         app.config[key] = str(app.config[key])
     app.config["SKETCHFAB_TIMEOUT"] = float(app.config["SKETCHFAB_TIMEOUT"])
     app.config["ADMIN_LOGIN_WINDOW"] = float(app.config["ADMIN_LOGIN_WINDOW"])
-    for key in ("ADMIN_LOGIN_ATTEMPTS", "MAX_QUEUED_JOBS", "PROXY_HOPS", "ANN_THRESHOLD"):
+    for key in (
+        "ADMIN_LOGIN_ATTEMPTS",
+        "MAX_QUEUED_JOBS",
+        "PROXY_HOPS",
+        "ANN_THRESHOLD",
+        "EVENTS_DAYS",
+    ):
         app.config[key] = int(app.config[key])
     app.config["OFFLINE"] = as_bool(app.config["OFFLINE"], "SKETCHREC_OFFLINE")
     app.config["SECURE_COOKIES"] = as_bool(app.config["SECURE_COOKIES"], "SKETCHREC_SECURE_COOKIES")

@@ -23,6 +23,18 @@ def render_error(error):
     return response
 
 
+def by_role(error, roles, other="a file"):
+    """``error`` in one line for an answer, each path of ``roles`` (``{path: role}``) named by
+    its role ("the model file"); an OSError as its file's role and its reason, where a file
+    not in ``roles`` is ``other`` (the log has the path)."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{roles.get(error.filename, other)}: {error.strerror}"
+    text = str(error)
+    for path, role in roles.items():
+        text = text.replace(path, role)
+    return text
+
+
 def wants_json():
     """API routes (``/api/...``, ``/healthz``) answer errors in JSON."""
     return request.blueprint == "api" or request.path.startswith("/api/")

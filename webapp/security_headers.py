@@ -30,18 +30,24 @@ def content_security_policy(image_origins):
     )
 
 
-def init_app(app):
-    """Add the headers to every response; SameSite=Lax (and Secure when configured) cookies."""
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
-    headers = {
+def response_headers(config):
+    """``{name: value}`` every response carries, for the app's ``config``; the nginx in front
+    (:mod:`webapp.front`) adds the same to the answers it makes itself."""
+    return {
         "Content-Security-Policy": content_security_policy(
-            parse_origins(app.config["SKETCHFAB_IMAGE_ORIGINS"])
+            parse_origins(config["SKETCHFAB_IMAGE_ORIGINS"])
         ),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
         "Referrer-Policy": "same-origin",  # page paths (what a visitor looks at) stay here
     }
+
+
+def init_app(app):
+    """Add the headers to every response; SameSite=Lax (and Secure when configured) cookies."""
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = app.config["SECURE_COOKIES"]
+    headers = response_headers(app.config)
 
     @app.after_request
     def add_headers(response):

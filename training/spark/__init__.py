@@ -4,7 +4,7 @@
 - ``read``: the likes file (or a directory of part files, or Parquet) as a Spark DataFrame,
   with the default engine's one-line errors for bad input.
 - ``engine``: deduplication and iterative thresholding in Spark, ALS with implicit
-  preferences (``pyspark.ml``), and everything :func:`training.artifact.write_model` needs.
+  preferences (``pyspark.ml``), and everything :func:`training.core.artifact.write_model` needs.
 
 ``pyspark`` is an optional dependency (the ``spark`` extra); it needs Java 17.
 """

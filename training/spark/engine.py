@@ -25,8 +25,8 @@ from pyspark.ml.recommendation import ALS
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..errors import BadInput
-from ..prepare import Summary, dataset_summary, report_lines
+from ..core.errors import BadInput
+from ..core.prepare import Summary, dataset_summary, report_lines
 from .read import first_bad_row, read_rows
 
 LIKES_PER_BLOCK = 50_000_000  # likes on the driver at a time while the CSR is written
@@ -42,7 +42,7 @@ class SparkPrepared:
 
     ``ratings`` is a cached DataFrame (``user`` int, ``model`` int, ``count``
     float d_ui), ids 0-based; ``mids``/``names`` (unicode [models]) name each
-    model index. The other fields are those of :class:`training.prepare.Prepared`.
+    model index. The other fields are those of :class:`training.core.prepare.Prepared`.
     """
 
     ratings: object
@@ -59,7 +59,7 @@ class SparkPrepared:
         return self.after.users
 
     def report(self):
-        """The reference post's printout: :meth:`training.prepare.Prepared.report`'s lines."""
+        """The post's printout: :meth:`training.core.prepare.Prepared.report`'s lines."""
         return report_lines(self.duplicates, self.before, self.after)
 
 
@@ -74,7 +74,7 @@ class Factors:
 def prepare(spark, path, min_user_likes=5, min_model_likes=5, skip_bad_rows=False):
     """Read, deduplicate and threshold the likes at ``path`` in Spark: :class:`SparkPrepared`.
 
-    Raises :class:`training.errors.BadInput` as the default engine does: the
+    Raises :class:`training.core.errors.BadInput` as the default engine does: the
     first bad row as ``path:line: reason`` (unless ``skip_bad_rows``), or no
     like left after thresholding.
     """
@@ -133,7 +133,7 @@ def _summary(pairs):
 
 
 def _threshold(pairs, min_user_likes, min_model_likes):
-    """The likes that survive iterative thresholding (see :func:`training.prepare.threshold`).
+    """The likes that survive iterative thresholding (see :func:`training.core.prepare.threshold`).
 
     Each pass is checkpointed, so the plan does not grow with the passes.
     """

@@ -1,9 +1,9 @@
 """Read likes with Spark, with the default engine's one-line errors.
 
-Text input is the reference post's format (see :mod:`training.likes`): a file, a directory
+Text input is the post's format (see :mod:`training.core.likes`): a file, a directory
 of part files (each with its header) or any path Spark can read. Every line is
-parsed by :mod:`training.likes`' own row parser, one line at a time (a quoted
-name spanning lines, which the reference post's file never has, is a malformed row here).
+parsed by :mod:`training.core.likes`' own row parser, one line at a time (a quoted
+name spanning lines, which the post's file never has, is a malformed row here).
 Hadoop's line reader has already decoded the text, turning bytes that are not
 UTF-8 into U+FFFD, so a line holding U+FFFD is reported as not UTF-8 text.
 
@@ -24,8 +24,8 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..errors import BadInput, BadRow
-from ..likes import HEADER, Dialect, _header, _parse
+from ..core.errors import BadInput, BadRow
+from ..core.likes import HEADER, Dialect, _header, _parse
 
 ROWS = T.StructType(
     [

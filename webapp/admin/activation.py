@@ -20,8 +20,7 @@ import json
 import os
 import shutil
 
-from training.artifact import load_model
-from training.atomic import atomic_path, write_text
+from training.core import atomic_path, load_model, write_text
 
 
 class Superseded(Exception):
@@ -69,7 +68,8 @@ def take_ticket(active_path):
         return _issue(active_path, _read_tickets(active_path))
 
 
-def _copy_into(source, target):
+def copy_into(source, target):
+    """Copy ``source`` over ``target`` atomically."""
     with atomic_path(target, suffix=".npz") as tmp:
         shutil.copyfile(source, tmp)
 
@@ -78,7 +78,7 @@ def activate(active_path, candidate_path, ticket=None):
     """Make ``candidate_path`` the active model; the current one becomes the previous.
 
     The candidate is loaded and checked first: a bad file raises
-    :class:`training.errors.BadInput` and changes nothing. ``ticket`` is the
+    :class:`training.core.errors.BadInput` and changes nothing. ``ticket`` is the
     number taken when the activation was requested (:func:`take_ticket`);
     None means now. :class:`Superseded` when a newer request made the active
     model.
@@ -91,8 +91,8 @@ def activate(active_path, candidate_path, ticket=None):
         elif ticket <= tickets["active"]:
             raise Superseded("a newer model was activated after this job was submitted")
         if os.path.exists(active_path):
-            _copy_into(active_path, previous_path(active_path))
-        _copy_into(candidate_path, active_path)
+            copy_into(active_path, previous_path(active_path))
+        copy_into(candidate_path, active_path)
         tickets["active"] = ticket
         write_text(_tickets_path(active_path), json.dumps(tickets))
 
@@ -110,7 +110,7 @@ def roll_back(active_path):
             raise FileNotFoundError(f"{previous}: no previous model to roll back to")
         with atomic_path(previous, suffix=".npz") as keep:
             shutil.copyfile(active_path, keep)
-            _copy_into(previous, active_path)
+            copy_into(previous, active_path)
         tickets = _read_tickets(active_path)
         tickets["active"] = _issue(active_path, tickets)
         write_text(_tickets_path(active_path), json.dumps(tickets))

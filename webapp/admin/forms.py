@@ -4,23 +4,32 @@ Defaults come from :mod:`training.wrmf`, the one place that holds them; the
 template renders the fields, so the page shows the same defaults.
 """
 
-import math
+import argparse
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, IntegerField, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
-from training.params import DEFAULT_ITERATIONS, Params
+from training.core.arg_types import factor_count, iteration_count, weight
+from training.core.params import DEFAULT_ITERATIONS, MAX_FACTORS, MAX_ITERATIONS, MAX_WEIGHT, Params
 
 DEFAULTS = Params()
 PARAMETERS = ("factors", "regularization", "alpha", "iterations")
 
 
-def finite(form, field):
-    """Refuse ``inf`` and ``nan``, which FloatField accepts."""
-    if field.data is not None and not math.isfinite(field.data):
-        raise ValidationError("must be a finite number")
+def accepted_by(parse):
+    """A validator: the value must pass ``parse``, the command line's parser of the same
+    option, so the form accepts exactly what ``python -m training fit`` does."""
+
+    def validate(form, field):
+        if field.data is not None:
+            try:
+                parse(str(field.data))
+            except argparse.ArgumentTypeError as e:
+                raise ValidationError(str(e)) from None
+
+    return validate
 
 
 class RetrainForm(FlaskForm):
@@ -30,26 +39,45 @@ class RetrainForm(FlaskForm):
     mode = RadioField(
         "Parameters",
         choices=[
-            SelectChoice("tune", "Tune first (small grid search, then fit the best)"),
+            SelectChoice("tune", "Tune first (small search, then fit the best)"),
             SelectChoice("params", "These parameters:"),
         ],
         default="tune",
     )
+    strategy = RadioField(
+        "Search",
+        choices=[
+            SelectChoice("halving", "Successive halving (stops most configurations early)"),
+            SelectChoice("grid", "Full grid (every configuration to the last epoch)"),
+        ],
+        default="halving",
+    )
     factors = IntegerField(
-        "factors", default=DEFAULTS.factors, validators=[InputRequired(), NumberRange(min=1)]
+        "factors",
+        default=DEFAULTS.factors,
+        validators=[InputRequired(), accepted_by(factor_count)],
+        render_kw={"min": 1, "max": MAX_FACTORS},
     )
     regularization = FloatField(
         "regularization",
         default=DEFAULTS.regularization,
-        validators=[InputRequired(), NumberRange(min=0), finite],
+        validators=[InputRequired(), accepted_by(weight)],
+        render_kw={"min": 0, "max": MAX_WEIGHT, "step": "any"},
     )
     alpha = FloatField(
-        "alpha", default=DEFAULTS.alpha, validators=[InputRequired(), NumberRange(min=0), finite]
+        "alpha",
+        default=DEFAULTS.alpha,
+        validators=[InputRequired(), accepted_by(weight)],
+        render_kw={"min": 0, "max": MAX_WEIGHT, "step": "any"},
     )
     iterations = IntegerField(
-        "iterations", default=DEFAULT_ITERATIONS, validators=[InputRequired(), NumberRange(min=1)]
+        "iterations",
+        default=DEFAULT_ITERATIONS,
+        validators=[InputRequired(), accepted_by(iteration_count)],
+        render_kw={"min": 1, "max": MAX_ITERATIONS},
     )
     activate = BooleanField("Activate when done", default=True)
+    hearts = BooleanField("Add visitors' hearts to the likes", default=False)
 
     def validate(self, extra_validators=None):
         """Validate; in "tune" mode the parameter fields are not used, so their errors drop."""

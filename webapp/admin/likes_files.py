@@ -4,9 +4,10 @@ import os
 import secrets
 from datetime import UTC, datetime
 
-from training.errors import BadInput
-from training.likes import read_likes
-from training.prepare import prepare
+from training.core.errors import BadInput
+from training.core.event_likes import append_likes, heart_likes
+from training.core.likes import read_likes
+from training.core.prepare import prepare as prepare_likes
 
 EXTENSIONS = (".psv", ".csv", ".txt")
 
@@ -48,9 +49,21 @@ def save_upload(folder, stream):
     partial = os.path.join(folder, "." + name)
     stream.save(partial)
     try:
-        prepared = prepare(read_likes(partial))
+        prepared = prepare_likes(read_likes(partial))
     except BadInput as e:
         os.remove(partial)
         raise BadInput(str(e).replace(partial, "the uploaded file", 1)) from None
     os.replace(partial, os.path.join(folder, name))
     return name, prepared
+
+
+def with_hearts(likes_path, events_path, folder, job_id):
+    """``(path, count)``: a copy of the likes file followed by the visitors' hearts, written
+    as ``<job_id>.likes.psv`` in ``folder``, and how many hearts it adds.
+
+    :class:`BadInput` when the events file cannot be read.
+    """
+    hearts = heart_likes(events_path)
+    path = os.path.join(folder, f"{job_id}.likes.psv")
+    append_likes(likes_path, hearts, path)
+    return path, len(hearts)

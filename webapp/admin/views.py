@@ -19,13 +19,15 @@ from flask import (
     url_for,
 )
 
-from training.errors import BadInput
-from training.params import Params
-from training.results import read_results
-from training.svg_plot import curves_svg, figure_numbers
+from training.core.errors import BadInput
+from training.core.halving import rung_rows
+from training.core.params import Params
+from training.core.results import read_results
+from training.core.svg_plot import curves_svg, figure_numbers
 
+from ..errors import by_role
 from ..serving import ModelUnavailable, current_catalog
-from . import activation, likes_files
+from . import activation, likes_files, visitor_figures
 from .forms import RetrainForm
 from .jobs import launcher, store
 from .retrain import RetrainPlan
@@ -56,6 +58,7 @@ def index():
         figures={job["id"]: _pick_figures(job) for job in jobs},
         can_roll_back=activation.can_roll_back(current_app.config["MODEL_PATH"]),
         max_upload=current_app.config["MAX_CONTENT_LENGTH"],
+        visitors=visitor_figures.figures(),
     )
 
 
@@ -94,6 +97,16 @@ def start_job():
         return redirect(url_for(".index"), 303)
     plan = _retrain_plan(form)
     folder, job_id = jobs_dir(), store.new_id()
+    trains_on = os.path.basename(plan.likes_path)
+    if form.hearts.data:
+        try:
+            plan.likes_path, added = likes_files.with_hearts(
+                plan.likes_path, current_app.config["EVENTS_DB"], folder, job_id
+            )
+        except BadInput as e:
+            flash(f"Retrain not started: {e}", "error")
+            return redirect(url_for(".index"), 303)
+        trains_on += f" and {added} visitors' hearts"
     candidate = os.path.join(models_dir(), f"{job_id}.npz")
     active = current_app.config["MODEL_PATH"]
     try:
@@ -105,8 +118,7 @@ def start_job():
                 candidate,
                 active=active,
                 activate_when_done=form.activate.data,
-                description=f"{plan.describe()} on {os.path.basename(plan.likes_path)}",
-                grid_size=plan.grid_size(),
+                description=f"{plan.describe()} on {trains_on}",
                 ticket=activation.take_ticket(active) if form.activate.data else None,
             )
     except store.QueueFull as e:
@@ -119,7 +131,7 @@ def start_job():
 def _retrain_plan(form):
     path = likes_files.resolve(current_app.config["DATA_DIR"], form.likes.data)
     if form.mode.data == "tune":
-        return RetrainPlan(path, tune=True)
+        return RetrainPlan(path, tune=True, strategy=form.strategy.data)
     params = Params(form.factors.data, form.regularization.data, form.alpha.data)
     return RetrainPlan(path, tune=False, params=params, iterations=form.iterations.data)
 
@@ -137,6 +149,7 @@ def job_page(job_id):
         results=results,
         curves=curves_svg(results) if has_curves else None,
         numbers=figure_numbers(results) if has_curves else None,
+        rungs=rung_rows(results) if has_curves and "search" in results else None,
         active=active,
         serving=_is_serving(job, active),
     )
@@ -172,10 +185,12 @@ def activate(job_id):
     job = _job_or_404(job_id)
     if job["status"] != "succeeded":
         abort(409, "Only a finished job's model can be activated.")
+    active = current_app.config["MODEL_PATH"]
     try:
-        activation.activate(current_app.config["MODEL_PATH"], job["candidate"])
+        activation.activate(active, job["candidate"])
     except (BadInput, OSError) as e:
-        flash(f"Not activated: {e}", "error")
+        roles = {job["candidate"]: "the job's model file", active: "the active model file"}
+        _flash_failure("Not activated", e, roles)
     else:
         flash(f"Activated the model of job {job_id}.", "ok")
     return redirect(url_for(".index"), 303)
@@ -194,13 +209,21 @@ def cancel(job_id):
 @bp.post("/rollback")
 def rollback():
     """Return to the model that was active before the last activation."""
+    active = current_app.config["MODEL_PATH"]
     try:
-        activation.roll_back(current_app.config["MODEL_PATH"])
+        activation.roll_back(active)
     except OSError as e:
-        flash(f"Not rolled back: {e}", "error")
+        roles = {activation.previous_path(active): "the previous model file"}
+        _flash_failure("Not rolled back", e, {**roles, active: "the active model file"})
     else:
         flash("Rolled back to the previous model.", "ok")
     return redirect(url_for(".index"), 303)
+
+
+def _flash_failure(what, error, roles):
+    """Flash ``what: error`` with files named by their ``roles`` ({path: role}); log the paths."""
+    current_app.logger.warning("%s: %s", what, error)
+    flash(f"{what}: {by_role(error, roles)}", "error")
 
 
 def _job_or_404(job_id):
@@ -230,8 +253,7 @@ def _pick_figures(job):
 
 
 def _is_serving(job, active):
-    """True when the job's candidate is the model being served (by the sha256 the job
-    recorded when it succeeded: jobs recorded before it had none and read as not serving)."""
+    """True when the job's candidate is the model being served."""
     return active is not None and job.get("candidate_sha256") == active.sha256
 
 

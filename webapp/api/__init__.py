@@ -1,4 +1,4 @@
-"""The JSON API: similar models and a health check (shapes as in CONTRACT.md)."""
+"""The JSON API: similar models and a health check (shapes in docs/web-and-api.md)."""
 
 from flask import Blueprint
 

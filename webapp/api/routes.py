@@ -1,31 +1,39 @@
-"""The JSON API: similar models, recommendations from hearts, a health check (CONTRACT.md)."""
+"""The JSON API: similar models, recommendations from hearts, health (docs/web-and-api.md)."""
 
-from flask import abort, request
+import json
+
+import numpy as np
+from flask import abort, current_app, request
 from werkzeug.exceptions import BadRequest
 
 from ..admin.auth import csrf
+from ..events.event_body import visitor_arg
 from ..request_args import neighbour_count
 from ..serving import current_catalog, model_problem
+from ..trial.served_lists import recommendations_ticket, similar_list
 from . import bp
 
 
 @bp.get("/api/models/<mid>/similar")
 def similar(mid):
     """``{"mid", "name", "likes", "similarity_exponent",
-    "similar": [{"mid", "name", "score", "likes", "co_likes"}]}``.
+    "similar": [{"mid", "name", "score", "likes", "co_likes"}], "ticket"}``.
 
     ``score`` is ``y_i . y_j / (|y_i| |y_j| ** similarity_exponent)``: the
-    cosine when the exponent is 1.
+    cosine when the exponent is 1. ``?visitor=ID`` (a consenting visitor's id)
+    gets a trial's interleaved list; ``ticket`` goes with the list's events.
     """
-    k = neighbour_count()
+    k, visitor = neighbour_count(), visitor_arg()
     catalog = current_catalog()
     row = catalog.row(mid)
     if row is None:
         abort(404, f"Unknown model {mid!r}.")
+    cards, ticket = similar_list(catalog, row, k, visitor)
     return {
         **catalog.card(row),
         "similarity_exponent": catalog.exponent,
-        "similar": catalog.similar(row, k),
+        "similar": cards,
+        "ticket": ticket,
     }
 
 
@@ -37,7 +45,8 @@ MAX_BODY = 64 * 1024  # bytes; 500 mids of Sketchfab's 32 characters take about 
 @csrf.exempt
 @bp.post("/api/recommendations")
 def recommendations():
-    """``{"likes": [mid, ...], "k": 10}`` -> ``{"recommendations": [...], "unknown": [...]}``.
+    """``{"likes": [mid, ...], "k": 10}`` -> ``{"recommendations": [...], "unknown": [...],
+    "ticket"}``.
 
     Each recommendation is ``{"mid", "name", "score", "likes", "because"}``
     (``because`` is the liked mid that contributes most). Mids the model does
@@ -45,14 +54,28 @@ def recommendations():
     of another shape, more than :data:`MAX_LIKES` likes or k outside 1..100.
     """
     request.max_content_length = MAX_BODY
-    likes, k = _recommendation_request(request.get_json(force=True, silent=True))
+    likes, k = _recommendation_request(_json_body())
     catalog = current_catalog()
     rows = {mid: catalog.row(mid) for mid in likes}  # dict: distinct, in order
     known = [row for row in rows.values() if row is not None]
+    try:
+        found = catalog.recommend(known, k)
+    except np.linalg.LinAlgError:  # loading refuses factors that cannot solve; never a 500
+        current_app.logger.exception("fold-in failed for %d liked models", len(known))
+        abort(503, "Recommendations cannot be computed for these likes with this model.")
     return {
-        "recommendations": catalog.recommend(known, k),
+        "recommendations": found,
         "unknown": [mid for mid, row in rows.items() if row is None],
+        "ticket": recommendations_ticket(catalog, len(found)),
     }
+
+
+def _json_body():
+    """The request body parsed as JSON, or None when it is not JSON (any nesting, any bytes)."""
+    try:
+        return json.loads(request.get_data())
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        return None
 
 
 def _recommendation_request(body):
@@ -69,17 +92,13 @@ def _recommendation_request(body):
     return likes, k
 
 
-EXACT = {"search": "exact"}  # the neighbours below the approximate index's threshold
-
-
 @bp.get("/healthz")
 def healthz():
     """``{"status": "ok", "model": {"models", "factors", "created_at", "sha256", "neighbours"}}``.
 
-    ``neighbours``: ``{"search": "exact"}`` below the approximate index's
-    threshold; past it ``"search"`` (``"approximate"``, or ``"exact"`` when
-    the index did not reach its target), ``"calibrated_recall"`` and
-    ``"target_recall"``.
+    ``neighbours`` says how similar lists are found: ``{"search": "exact" or
+    "approximate", "recall": recall@10 against the exact search as calibrated,
+    ...}``.
 
     ``"status": "degraded"`` and a ``"reason"`` while the model file on disk
     is missing or broken and the last good model serves (still 200: the site
@@ -94,7 +113,7 @@ def healthz():
             "factors": catalog.factors,
             "created_at": catalog.meta.get("created_at"),
             "sha256": catalog.sha256,
-            "neighbours": catalog.neighbours.health() if catalog.neighbours else EXACT,
+            "neighbours": catalog.neighbour_search(),
         },
     }
     if problem:

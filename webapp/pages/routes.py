@@ -5,10 +5,12 @@ import random
 
 from flask import abort, redirect, render_template, request, url_for
 
-from training.similarity import COSINE
+from training.core import COSINE
 
 from ..request_args import bounded_int, neighbour_count
 from ..serving import current_catalog
+from ..trial import current_candidate
+from ..trial.served_lists import similar_list
 from . import bp
 from .sketchfab_urls import mid_from_url
 
@@ -68,10 +70,13 @@ def search():
 def render_model(catalog, row, explorer=False):
     """The model page of ``row`` with ``?k=`` neighbours."""
     k = neighbour_count()
+    similar, ticket = similar_list(catalog, row, k, visitor=None)
     return render_template(
         "model.html",
         model=catalog.card(row),
-        similar=catalog.similar(row, k),
+        similar=similar,
+        ticket=ticket,
+        trial=current_candidate() is not None,
         score_help=score_help(catalog.exponent),
         k=k,
         explorer=explorer,

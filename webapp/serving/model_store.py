@@ -10,7 +10,14 @@ sees either model, never half of one, and never waits for a load. The old
 catalog is released when its last request finishes (its maps close with it).
 An unreadable new file is logged and the last good model stays in service;
 :meth:`ModelStore.problem` says why, for ``/healthz``. Paths go to the log
-only, never into an answer.
+only, never into an answer: the reason names files by role.
+
+The serving folder is held while its catalog lives, and folders of other
+contents are pruned after each swap once no process holds them
+(:mod:`training.core.serving_files`). A serving folder that vanishes anyway (an
+operator's ``rm``) is noticed by the next request, which starts a rebuild;
+meanwhile ``/healthz`` says "degraded" and a search that cannot open the
+name index answers 503.
 """
 
 import hashlib
@@ -22,9 +29,10 @@ from flask import current_app
 from threadpoolctl import threadpool_limits
 from werkzeug.exceptions import ServiceUnavailable
 
-from training import serving_files
-from training.errors import BadInput
+from training.core import ANN_THRESHOLD, BadInput
+from training.core.serving_files import prune
 
+from ..errors import by_role
 from .catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -42,7 +50,7 @@ class ModelStore:
     approximate index.
     """
 
-    def __init__(self, path, ann_threshold=serving_files.ANN_THRESHOLD):
+    def __init__(self, path, ann_threshold=ANN_THRESHOLD):
         self.path = path
         self.ann_threshold = ann_threshold
         self._lock = threading.Lock()
@@ -58,7 +66,8 @@ class ModelStore:
             signature = _signature(os.stat(self.path))
         except OSError as e:
             with self._lock:
-                self._fail(None, f"{self.path}: missing ({e.strerror})")
+                message = f"missing ({e.strerror})"
+                self._fail(None, f"{self.path}: {message}", f"the model file: {message}")
                 self._signature = None  # whatever file comes back is read again
             if self._catalog is not None:
                 return self._catalog  # the file went away: keep serving what we have
@@ -70,6 +79,8 @@ class ModelStore:
                         self._reload(signature)
             else:
                 self._start_reload()
+        elif self._folder_gone() and not self._failed(signature):
+            self._start_reload()  # the same file: its serving folder is built again
         if self._catalog is None:
             raise ModelUnavailable("The model file cannot be loaded yet.")
         return self._catalog
@@ -77,14 +88,29 @@ class ModelStore:
     def problem(self):
         """Why the file on disk is not what serves (missing, broken), or None; no paths."""
         failure = self._failure
-        return failure[1] if failure and self._catalog is not None else None
+        if failure and self._catalog is not None:
+            return failure[1]
+        if self._folder_gone():
+            return "the model's serving files are missing; rebuilding them"
+        return None
 
-    def _fail(self, signature, message):
-        """Log (once per file) why the file does not serve; keep the reason without the path."""
+    def _folder_gone(self):
+        catalog = self._catalog
+        return catalog is not None and not os.path.isdir(catalog.folder)
+
+    def _fail(self, signature, message, reason):
+        """Log (once per file) ``message``, which names paths; keep ``reason``, which names
+        files by role, for :meth:`problem`."""
         if self._failed(signature):
             return
-        self._failure = (signature, message.replace(self.path, "the model file"))
+        self._failure = (signature, reason)
         log.error("%s", message)
+
+    def _reason(self, error):
+        """What went wrong loading, naming files by role ("the model file"), never by path."""
+        folder = os.path.dirname(os.path.abspath(self.path))
+        roles = {self.path: "the model file", folder: "the model folder"}
+        return by_role(error, roles, other="the model's serving files")
 
     def _start_reload(self):
         with self._lock:
@@ -123,19 +149,26 @@ class ModelStore:
         except Exception as e:  # noqa: BLE001 - whatever is wrong with the new file, keep serving
             if not isinstance(e, (OSError, BadInput)):
                 log.exception("unexpected error loading %s", self.path)
-            self._fail(signature, str(e) if isinstance(e, BadInput) else f"{self.path}: {e}")
+            message = str(e) if isinstance(e, BadInput) else f"{self.path}: {e}"
+            self._fail(signature, message, self._reason(e))
             if self._catalog is not None:
                 self._signature = signature  # keep the old model until the file changes again
             return
         self._catalog, self._signature, self._failure = catalog, signature, None
+        # The catalog replaced was released with the assignment, unless a request still has it.
+        prune(self.path, keep=catalog.folder)
         log.info(
-            "loaded %s: %d models, %d factors, sha256 %s, %s",
+            "loaded %s: %d models, %d factors, sha256 %s, %s neighbours",
             self.path,
             len(catalog),
             catalog.factors,
             catalog.sha256[:12],
-            catalog.neighbours.describe() if catalog.neighbours else "exact neighbours",
+            "exact" if catalog.neighbours.ann is None else "approximate",
         )
+        calibration = catalog.neighbours.calibration
+        if calibration is not None:
+            level = logging.INFO if catalog.neighbours.ann is not None else logging.WARNING
+            log.log(level, "model %s: %s", catalog.sha256[:12], calibration.summary())
 
 
 def _signature(stat):

@@ -25,6 +25,8 @@ import time
 
 from requests_cache import BaseCache, SQLiteCache
 
+from ..sqlite_files import file_id, is_damaged, move_aside
+
 log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
@@ -33,7 +35,6 @@ HOLDS = (
     "CREATE TABLE IF NOT EXISTS holds"
     " (key TEXT PRIMARY KEY, until REAL NOT NULL, streak INTEGER NOT NULL DEFAULT 0)"
 )
-DAMAGED = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
 SERIALIZER = "json"  # not pickle: whoever can write the file must not run code in ours
 NOT_CACHED = 504  # requests-cache's answer to a cache-only request it cannot serve
 
@@ -168,7 +169,7 @@ class ThumbnailCache:
         except sqlite3.DatabaseError as e:
             if getattr(e, "sqlite_errorname", "") == "SQLITE_BUSY":
                 raise  # another worker is writing: not a reason to give up the file
-            if getattr(e, "sqlite_errorname", "") not in DAMAGED:
+            if not is_damaged(e):
                 return self._fall_back(e)
             aside = move_aside(self.path)
             log.warning(
@@ -229,23 +230,3 @@ def connect(path):
         db.close()
         raise
     return db
-
-
-def file_id(path):
-    """``(device, inode)`` of the file at ``path``; None when there is none."""
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return found.st_dev, found.st_ino
-
-
-def move_aside(path):
-    """Rename ``path`` and its WAL files to ``<path>.broken-<unix time>...``; the new name."""
-    aside = f"{path}.broken-{int(time.time())}"
-    for suffix in ("", "-wal", "-shm"):
-        try:
-            os.replace(path + suffix, aside + suffix)
-        except FileNotFoundError:
-            pass
-    return aside

@@ -13,15 +13,18 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from training.atomic import write_text
+from training.core import write_text
 
 from .liveness import job_alive
 
 ACTIVE = ("queued", "running")
+# What new_id makes, with room to spare; never a path, never too long for a file name.
+ID_PATTERN = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 class QueueFull(Exception):
@@ -79,14 +82,12 @@ def create(
     active,
     activate_when_done,
     description,
-    grid_size=1,
     ticket=None,
 ):
     """Write a queued job, next in line, and return it (call inside :func:`submission_lock`).
 
     ``steps`` are argument lists for ``python -m training``; ``candidate`` is
-    the model file the last step writes; ``grid_size`` is the number of
-    configurations the search step runs (for progress); ``ticket`` is the
+    the model file the last step writes; ``ticket`` is the
     activation ticket taken at submission (see :mod:`webapp.admin.activation`).
     """
     os.makedirs(folder, exist_ok=True)
@@ -100,9 +101,7 @@ def create(
         "finished_at": None,
         "seconds": None,
         "steps": steps,
-        "grid_size": grid_size,
         "candidate": candidate,
-        "candidate_sha256": None,  # set when the job succeeds
         "active": active,
         "activate_when_done": bool(activate_when_done),
         "activated": False,
@@ -163,5 +162,5 @@ def save(folder, job):
 
 
 def valid_id(job_id):
-    """True for ids :func:`new_id` can make (letters, digits, dashes): never a path."""
-    return bool(job_id) and all(c.isalnum() or c == "-" for c in job_id)
+    """True for ids :func:`new_id` can make: 1 to 64 ASCII letters, digits and dashes."""
+    return ID_PATTERN.fullmatch(job_id) is not None

@@ -8,24 +8,24 @@ child is killed by the kernel if its supervisor dies (``PR_SET_PDEATHSIG``),
 so nothing of a job outlives it; SIGTERM (Cancel) ends the job as cancelled.
 """
 
-import ctypes
-import ctypes.util
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
-from training.likes import file_sha256
-from training.results import configurations_done
+from training.core.halving import search_progress
+from training.core.likes import file_sha256
+from training.core.results import fits_folder
 
+from ...child_processes import die_with
 from .. import activation
 from . import store
 
 POLL_SECONDS = 0.3
 LOG_TAIL_LINES = 20
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class Cancelled(Exception):
@@ -45,7 +45,7 @@ def supervise(folder, job_id):
             store.save(folder, job)
             started = time.monotonic()
             _run_steps(folder, job)
-            # Hashed once here: the job page compares it with the serving model's at every view.
+            # Hashed once here, so the job page can tell "serving" without reading the file.
             job["candidate_sha256"] = file_sha256(job["candidate"])
             job.update(status="succeeded", progress={"fraction": 1.0, "message": "done"})
             if job["activate_when_done"]:
@@ -56,6 +56,8 @@ def supervise(folder, job_id):
         job.update(status="failed", error=str(e) or type(e).__name__)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the end is being recorded
+        # A job's search is never resumed: the fits a stopped one paused would only fill the disk.
+        shutil.rmtree(fits_folder(store.job_paths(folder, job_id).results), ignore_errors=True)
         job.update(
             finished_at=store.now(),
             seconds=round(time.monotonic() - started, 2) if job["started_at"] else None,
@@ -97,7 +99,7 @@ def _run_steps(folder, job):
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                preexec_fn=_die_with(os.getpid()),
+                preexec_fn=die_with(os.getpid()),
             )
         job["child_pid"] = child.pid
         try:
@@ -113,29 +115,12 @@ def _run_steps(folder, job):
     job["child_pid"] = None
 
 
-def _die_with(parent_pid):
-    """A ``preexec_fn`` that has the kernel SIGKILL the child when ``parent_pid`` dies.
-
-    libc is loaded here, before the fork; the child only calls ``prctl``. If
-    the parent died before that call, the child exits at once.
-    """
-    prctl = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl
-
-    def set_death_signal():
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent_pid:
-            os._exit(1)
-
-    return set_death_signal
-
-
 def _update_progress(folder, job, index, argv):
     paths = store.job_paths(folder, job["id"])
     share, message = 0.0, argv[0]
     if argv[0] == "search":
-        done = configurations_done(paths.results)
-        share = done / max(job["grid_size"], 1)
-        message = f"search: {done}/{job['grid_size']} configurations"
+        share, where = search_progress(paths.results)
+        message = f"search: {where}"
     steps = len(job["steps"])
     job["progress"] = {
         "fraction": round((index + share) / steps, 4),
