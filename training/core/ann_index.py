@@ -47,7 +47,7 @@ from .top_k import ranked_top_k
 CALIBRATION_ROWS = 256  # sampled query rows for choosing nprobe
 CALIBRATION_K = 10
 TRAINING_PER_LIST = 64  # k-means sample: this many vectors per list
-CODE_TRAINING_ROWS = 65_536  # the codes' range per factor needs few rows
+CODE_TRAINING_ROWS = 65_536  # codes need few rows to train
 TARGET_RECALL = 0.97  # margin over the 0.95 asked of the served index
 LISTS_PER_ROOT = 8  # lists per sqrt(n): short lists keep the scan per query small
 REFINE_STEPS = (1, 2, 3, 5, 10, 30)  # candidates per wanted neighbour tried, scored exactly
@@ -149,28 +149,42 @@ def build(vectors, random_state=0, target_recall=TARGET_RECALL):
     row numbers), or None when the exact search should serve, and the
     :class:`Calibration` that decided it.
     """
-    faiss = _faiss()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    n, factors = vectors.shape
     rng = np.random.default_rng(random_state)
-    lists = list_count(n)
-    sample = np.sort(rng.choice(n, min(n, TRAINING_PER_LIST * lists), replace=False))
-    quantizer = faiss.IndexFlatIP(factors)
-    quantizer.add(centroids(vectors[sample], lists, random_state))
-    index = faiss.IndexIVFScalarQuantizer(
-        quantizer, factors, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-    )
-    index.own_fields = True
-    quantizer.this.disown()  # the index frees it
-    # The codes' ranges only (the quantizer is full), on rows spread over the sample.
-    index.train(vectors[sample[:: max(1, len(sample) // CODE_TRAINING_ROWS)]])
-    for start in range(0, n, ADD_BATCH):
-        index.add(vectors[start : start + ADD_BATCH])
+    index = ivf(vectors, scalar_codes, rng, random_state)
     calibration = calibrate(index, vectors, rng, target_recall)
     if not calibration.approximate:
         return None, calibration
     index.nprobe = calibration.nprobe
     return Approximate(index, calibration.refine), calibration
+
+
+def scalar_codes(quantizer, factors, lists):
+    """An empty IVF index of 8-bit scalar codes, one per factor, on ``quantizer``."""
+    faiss = _faiss()
+    return faiss.IndexIVFScalarQuantizer(
+        quantizer, factors, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+
+
+def ivf(vectors, make, rng, random_state=0):
+    """An IVF index over ``vectors`` (float32 [n, f]) of the codes ``make(quantizer, factors,
+    lists)`` makes, on :func:`list_count` lists from :func:`centroids`; ids are row numbers.
+    (The benchmark of index kinds builds its other kinds with it.)"""
+    faiss = _faiss()
+    n, factors = vectors.shape
+    lists = list_count(n)
+    sample = np.sort(rng.choice(n, min(n, TRAINING_PER_LIST * lists), replace=False))
+    quantizer = faiss.IndexFlatIP(factors)
+    quantizer.add(centroids(vectors[sample], lists, random_state))
+    index = make(quantizer, factors, lists)
+    index.own_fields = True
+    quantizer.this.disown()  # the index frees it
+    # The codes only (the quantizer is full), on rows spread over the sample.
+    index.train(vectors[sample[:: max(1, len(sample) // CODE_TRAINING_ROWS)]])
+    for start in range(0, n, ADD_BATCH):
+        index.add(vectors[start : start + ADD_BATCH])
+    return index
 
 
 def centroids(sample, lists, random_state):
