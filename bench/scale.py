@@ -1,14 +1,18 @@
 """Benchmark serving millions of models: shared memory, approximate neighbours, name search, reload.
 
 Usage: ``.venv/bin/python -m bench.scale --models 1000000 [--factors 64] [--workers 1,2,4]
-[--fitted MODEL.npz [--noise 0.01]]``
+[--fitted MODEL.npz [--noise 0.01 | --repeat N]]``
 
 On a synthetic artifact (hex mids, names from a word list, about
 ``--likes-per-model`` likes each, written with ``training.core.artifact.save_model``)
 whose item vectors are drawn from a mixture of gaussians, or, with
 ``--fitted``, are the item factors of a model written by ``training fit``,
 repeated with gaussian noise of ``--noise`` times their spread until
-``--models`` rows (near-ties like those of vectors fitted from likes):
+``--models`` rows (near-ties like those of vectors fitted from likes). With
+``--repeat N`` the fitted artifact itself serves (its mids, names and
+likes; never written to: a link to it), or with N > 1 N copies of its
+models, each copy after the first moved by noise of ``--noise`` times the
+vectors' spread and liked as its original:
 
 1. ``python -m training index``: build time and peak RSS of the child.
 2. Loading in a child process: the memory-mapped :class:`Catalog` against
@@ -17,7 +21,10 @@ repeated with gaussian noise of ``--noise`` times their spread until
    peak RSS and steady RSS after 200 similar queries.
 3. gunicorn with 1, 2 and 4 gthread workers: RSS, PSS and USS of each worker
    (psutil ``memory_full_info``) after 400 similar and search requests per
-   worker, a new connection each.
+   worker, a new connection each; then 200 similar requests on one
+   kept-alive connection (latency, recall@10 of their lists against the
+   exact ones) and ``/healthz``'s neighbours. The same on 2 workers serving
+   the exact search, for reference.
 4. Similar queries in-process: exact against approximate, p50/p99 wall and
    CPU time, recall@10 of the approximate lists against the exact ones.
 5. Name search in-process: the index against the Python scan it replaced.
@@ -26,7 +33,7 @@ repeated with gaussian noise of ``--noise`` times their spread until
 
 Loopback only, bounded request counts; the files (artifact, sidecars) live
 in a temporary folder under bench/out that is deleted at the end. Writes
-bench/out/scale-<models>.json and prints a summary.
+bench/out/scale-<models>[-fitted].json and prints a summary.
 """
 
 import argparse
@@ -104,6 +111,37 @@ def synthetic_artifact(
     return time.perf_counter() - started
 
 
+def fitted_artifact(path, fitted, repeat, noise, random_state=0):
+    """Serve the artifact ``fitted`` at ``path``: a link to it, or ``repeat`` copies of its
+    models (new hex mids, the originals' names and likes), each copy after the first moved
+    by gaussian noise of ``noise`` times the vectors' spread; returns seconds to write."""
+    started = time.perf_counter()
+    if repeat == 1:
+        os.symlink(os.path.abspath(fitted), path)
+        return 0.0
+    model = artifact.open_model(fitted, check_content=False)
+    base = np.asarray(model.item_factors, dtype=np.float32)
+    rng = np.random.default_rng(random_state)
+    spread = np.float32(noise * base.std())
+    noisy = (
+        base + spread * rng.standard_normal(base.shape, dtype=np.float32) for _ in range(1, repeat)
+    )
+    vectors = np.concatenate([base, *noisy])
+    n = len(base)
+    counts = np.tile(np.diff(model.likes_indptr), repeat)
+    meta = {**model.meta, "dataset": {**model.meta["dataset"], "models": n * repeat}}
+    artifact.write_model(
+        path,
+        vectors,
+        np.array([f"{i:032x}" for i in range(n * repeat)]),
+        np.tile(model.names, repeat),
+        np.concatenate([[0], np.cumsum(counts)]),
+        np.tile(model.likes_indices, repeat),
+        meta,
+    )
+    return time.perf_counter() - started
+
+
 def peak_rss_mib():
     """This process's peak RSS since its exec (``VmHWM``): ``ru_maxrss`` would also count the
     pages of the parent it was forked from (Linux keeps their high-water mark over exec)."""
@@ -166,8 +204,10 @@ def child_load(mode, path):
     print(json.dumps({"seconds": seconds, "steady_mib": steady, "peak_mib": peak_rss_mib()}))
 
 
-def start_gunicorn(path, port, workers):
+def start_gunicorn(path, port, workers, ann_threshold=None):
     env = {**os.environ, "SKETCHREC_MODEL_PATH": path, "SKETCHREC_OFFLINE": "true"}
+    if ann_threshold is not None:
+        env["SKETCHREC_ANN_THRESHOLD"] = str(ann_threshold)
     command = [
         os.path.join(os.path.dirname(sys.executable), "gunicorn"),
         *("--workers", str(workers), "--worker-class", "gthread", "--threads", "4"),
@@ -199,10 +239,12 @@ def requests_for(mids, words, count, rng):
     return urls
 
 
-def gunicorn_memory(path, workers, mids, words, rng):
-    """Per-worker memory after a bounded warm-up of similar and search requests."""
+def gunicorn_memory(path, workers, mids, words, exact_lists, rng, ann_threshold=None):
+    """Per-worker memory after a bounded warm-up of similar and search requests; then the
+    similar requests' latency on one kept-alive connection and their lists' recall@10 against
+    ``exact_lists`` ({mid: exact mids}); ``/healthz``'s neighbours."""
     port = free_port()
-    server, command = start_gunicorn(path, port, workers)
+    server, command = start_gunicorn(path, port, workers, ann_threshold)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, seconds=900)
@@ -210,8 +252,19 @@ def gunicorn_memory(path, workers, mids, words, rng):
         # (kept-alive connections stayed with whichever worker took them, often the same one).
         for url in requests_for(mids, words, 400 * workers, rng):
             requests.get(base + url, headers={"Connection": "close"}).raise_for_status()
+        session, seconds, hits = requests.Session(), [], []
+        for mid, exact in exact_lists.items():
+            started = time.perf_counter()
+            answer = session.get(f"{base}/api/models/{mid}/similar?k=10")
+            seconds.append(time.perf_counter() - started)
+            hits.append(len({s["mid"] for s in answer.json()["similar"]} & set(exact)) / 10)
         time.sleep(1)
-        return {"command": f"gunicorn {command}", "workers": worker_memory(server)}
+        return {
+            "command": f"gunicorn {command}",
+            "workers": worker_memory(server),
+            "similar_http": {**millis(seconds), "recall_at_10": round(float(np.mean(hits)), 4)},
+            "healthz_neighbours": session.get(base + "/healthz").json()["model"]["neighbours"],
+        }
     finally:
         server.terminate()
         server.wait(30)
@@ -243,12 +296,16 @@ def millis(samples):
 
 
 def neighbour_queries(catalog, queries, rng):
+    """Exact against approximate similar lists on ``queries`` random rows; also ``{mid: exact
+    mids}`` of the first 200 rows, for the HTTP runs."""
     rows = rng.integers(0, len(catalog), queries)
     e_wall, e_cpu, exact = time_queries(catalog, rows, exact=True)
     found = {"queries": queries, "exact_wall": millis(e_wall), "exact_cpu": millis(e_cpu)}
     found["calibration"] = catalog.neighbour_search()
+    firsts = zip(rows[:200], exact[:200], strict=True)
+    lists = {str(catalog.mids[r]): [str(catalog.mids[x]) for x in e] for r, e in firsts}
     if catalog.neighbours.ann is None:
-        return found  # the calibration chose the exact search
+        return found, lists  # the calibration chose the exact search
     a_wall, a_cpu, approx = time_queries(catalog, rows, exact=False)
     recall = np.mean([len(np.intersect1d(a, e)) / 10 for a, e in zip(approx, exact, strict=True)])
     return {
@@ -257,13 +314,13 @@ def neighbour_queries(catalog, queries, rng):
         "ann_cpu": millis(a_cpu),
         "recall_at_10": round(float(recall), 4),
         "within_1e-3_of_10th": near_tie_share(catalog, rows, approx),
-    }
+    }, lists
 
 
 def near_tie_share(catalog, rows, lists):
     """Share of the served 10 scoring within 1e-3 of the exact 10th score: a list can miss
     exact neighbours and still be as good when the scores are tied."""
-    from webapp.serving.neighbours import similar_rows
+    from training.core.neighbours import similar_rows
 
     good = []
     for row, found in zip(rows, lists, strict=True):
@@ -349,6 +406,7 @@ def main(argv=None):
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--fitted", metavar="MODEL.npz", help="vectors from a fitted artifact")
     parser.add_argument("--noise", type=float, default=0.01, help="with --fitted, of their spread")
+    parser.add_argument("--repeat", type=int, help="serve --fitted itself, in this many copies")
     parser.add_argument("--skip", default="", help="comma list of: gunicorn,reload,reference")
     parser.add_argument("--child-load", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--child-index", metavar="PATH", help=argparse.SUPPRESS)
@@ -365,12 +423,23 @@ def main(argv=None):
     try:
         path = os.path.join(folder, "active.npz")
         fitted = None
-        if args.fitted:
-            fitted = np.asarray(artifact.load_model(args.fitted).item_factors, np.float32)
-            r["fitted"] = {"path": args.fitted, "rows": len(fitted), "noise": args.noise}
-        write = synthetic_artifact(
-            path, args.models, args.factors, args.likes_per_model, fitted=fitted, noise=args.noise
-        )
+        if args.repeat:
+            skip.add("reload")  # the reload swaps in a second synthetic artifact
+            write = fitted_artifact(path, args.fitted, args.repeat, args.noise)
+            r["models"] = len(artifact.open_model(path, check_content=False).mids)
+            r["fitted"] = {"path": args.fitted, "repeat": args.repeat, "noise": args.noise}
+        else:
+            if args.fitted:
+                fitted = np.asarray(artifact.load_model(args.fitted).item_factors, np.float32)
+                r["fitted"] = {"path": args.fitted, "rows": len(fitted), "noise": args.noise}
+            write = synthetic_artifact(
+                path,
+                args.models,
+                args.factors,
+                args.likes_per_model,
+                fitted=fitted,
+                noise=args.noise,
+            )
         r["write_seconds"] = round(write, 1)
         r["artifact_mib"] = round(os.path.getsize(path) / 2**20)
         r["index"] = in_child("--child-index", path)
@@ -385,15 +454,20 @@ def main(argv=None):
 
         threadpool_limits(1, "blas")
         catalog = Catalog.open(path, file_sha256(path), ann_threshold=1)
-        r["neighbours"] = neighbour_queries(catalog, args.queries, rng)
+        r["neighbours"], exact_lists = neighbour_queries(catalog, args.queries, rng)
         r["name_search"] = name_search(catalog, rng)
         mids = np.asarray(catalog.mids[:100_000])
         del catalog
         print(json.dumps(r), flush=True)
         if "gunicorn" not in skip:
             r["gunicorn"] = {
-                n: gunicorn_memory(path, int(n), mids, WORDS, rng) for n in args.workers.split(",")
+                n: gunicorn_memory(path, int(n), mids, WORDS, exact_lists, rng)
+                for n in args.workers.split(",")
             }
+            # The same requests answered by the exact search, for reference.
+            r["gunicorn"]["2, exact search"] = gunicorn_memory(
+                path, 2, mids, WORDS, exact_lists, rng, ann_threshold=10**12
+            )
             print(json.dumps(r), flush=True)
         if "reload" not in skip:
             other = os.path.join(folder, "other.npz")
@@ -403,7 +477,7 @@ def main(argv=None):
             r["reload"] = reload_stall(path, other, mids, rng)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    name = f"scale-{args.models}{'-fitted' if args.fitted else ''}.json"
+    name = f"scale-{r['models']}{'-fitted' if args.fitted else ''}.json"
     with open(os.path.join(OUT, name), "w") as f:
         json.dump(r, f, indent=1)
     print(json.dumps(r, indent=1))

@@ -41,9 +41,9 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from training.core import artifact
+from training.core.neighbours import similar_rows
 from training.core.params import Params
 from webapp.serving.model_store import ModelStore
-from webapp.serving.neighbours import similar_rows
 
 from tests.fake_sketchfab import FakeSketchfab
 

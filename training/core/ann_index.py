@@ -1,14 +1,16 @@
-"""Approximate neighbours for large catalogues: a faiss IVF index of fast-scan PQ codes.
+"""Approximate neighbours for large catalogues: a faiss IVF index of 8-bit codes.
 
 The vectors are clustered (k-means, :func:`list_count` lists) and a query
 scans only the ``nprobe`` lists whose centroids score highest. Inside a
-list each vector is a product-quantisation code of 4 bits per pair of
-factors (faiss "fast scan", scored with SIMD table look-ups), so a scan is
-cheap but its scores are rough: the best ``refine`` x ``k`` candidates are
-scored again exactly on the served vectors (:func:`similar_rows`), and
-recall is lost only to clusters not probed and to true neighbours the codes
-rank below the candidates. Lists are many (about ``8 * sqrt(n)``) so that
-each is short; their centroids are trained in two levels (k-means into
+list each vector is an 8-bit scalar code per factor (faiss
+``IndexIVFScalarQuantizer``), close enough to order neighbours whose scores
+nearly tie, as those of vectors fitted from likes do (4-bit "fast-scan"
+product codes could not: BENCHMARKS.md). The best ``refine`` x ``k``
+candidates are scored again exactly on the served vectors
+(:func:`similar_rows`), so the scores shown are the exact ones, and recall
+is lost only to clusters not probed and to true neighbours the codes rank
+below the candidates. Lists are many (about ``8 * sqrt(n)``) so that each
+is short; their centroids are trained in two levels (k-means into
 ``sqrt(lists)`` groups, then each group into its share of lists) and are
 looked up by a flat scan: every vector gets its nearest list, and a query
 finds hundreds of lists faster than a graph would. The metric is the inner
@@ -20,16 +22,13 @@ Both ``nprobe`` and the candidate count are chosen at build time, on the
 model's own vectors (:func:`calibrate`): for each candidate count of
 :data:`REFINE_STEPS` the smallest ``nprobe`` of 1, 2, 3, 4, 6, 8, 12, ...
 whose recall at 10 on sampled rows, against an exact search, reaches the
-target, and of those the setting with the least CPU time per query. Vectors
-fitted from likes have nearly tied neighbour scores, which 4-bit codes cannot
-order: there the candidate count, not ``nprobe``, decides the recall. When no
+target, and of those the setting with the least CPU time per query. When no
 setting reaches the target within :data:`CPU_BUDGET` times the exact
 search's CPU time, :func:`build` returns no index and the model is served by
 the exact search. The :class:`Calibration` is saved beside the index.
-faiss reads fast-scan
-lists into each process (it can map only flat lists): about 24 bytes per
-model at 64 factors (16 of code, 8 of id) and a centroid per list, beside the vectors,
-which stay memory-mapped and shared.
+faiss maps the lists of codes from the file (:func:`load`): about 40 bytes
+per model at 32 factors (32 of code, 8 of id), shared by every worker like
+the vectors.
 
 faiss is imported on first use: it is an optional dependency (extra
 ``scale``) and small catalogues never need it.
@@ -48,10 +47,10 @@ from .top_k import ranked_top_k
 CALIBRATION_ROWS = 256  # sampled query rows for choosing nprobe
 CALIBRATION_K = 10
 TRAINING_PER_LIST = 64  # k-means sample: this many vectors per list
-PQ_TRAINING_ROWS = 65_536  # 16 centroids per sub-quantiser need few
+CODE_TRAINING_ROWS = 65_536  # codes need few rows to train
 TARGET_RECALL = 0.97  # margin over the 0.95 asked of the served index
 LISTS_PER_ROOT = 8  # lists per sqrt(n): short lists keep the scan per query small
-REFINE_STEPS = (10, 30, 60, 100, 200, 300)  # candidates per wanted neighbour tried, scored exactly
+REFINE_STEPS = (1, 2, 3, 5, 10, 30)  # candidates per wanted neighbour tried, scored exactly
 CPU_BUDGET = 1.0  # an index is kept only if its query costs at most this many exact queries
 FLAT_GAIN = 0.005  # recall gained by a larger nprobe below which more lists stop helping
 ADD_BATCH = 262_144  # vectors assigned to their lists at a time: bounds the score matrix
@@ -144,35 +143,48 @@ class Calibration:
 
 
 def build(vectors, random_state=0, target_recall=TARGET_RECALL):
-    """An IVF fast-scan PQ inner-product index over ``vectors`` (float32 [n, f]), calibrated.
+    """An IVF inner-product index of 8-bit codes over ``vectors`` (float32 [n, f]), calibrated.
 
     Returns ``(approximate, calibration)``: an :class:`Approximate` (ids are
     row numbers), or None when the exact search should serve, and the
     :class:`Calibration` that decided it.
     """
-    faiss = _faiss()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    n, factors = vectors.shape
     rng = np.random.default_rng(random_state)
-    lists = list_count(n)
-    sample = np.sort(rng.choice(n, min(n, TRAINING_PER_LIST * lists), replace=False))
-    quantizer = faiss.IndexFlatIP(factors)
-    quantizer.add(centroids(vectors[sample], lists, random_state))
-    # Two factors per 4-bit code where they pair up; one each otherwise.
-    codes = factors // 2 if factors % 2 == 0 else factors
-    metric = faiss.METRIC_INNER_PRODUCT
-    index = faiss.IndexIVFPQFastScan(quantizer, factors, lists, codes, 4, metric)
-    index.own_fields = True
-    quantizer.this.disown()  # the index frees it
-    # The PQ only (the quantizer is full), on rows spread over the sample.
-    index.train(vectors[sample[:: max(1, len(sample) // PQ_TRAINING_ROWS)]])
-    for start in range(0, n, ADD_BATCH):
-        index.add(vectors[start : start + ADD_BATCH])
+    index = ivf(vectors, scalar_codes, rng, random_state)
     calibration = calibrate(index, vectors, rng, target_recall)
     if not calibration.approximate:
         return None, calibration
     index.nprobe = calibration.nprobe
     return Approximate(index, calibration.refine), calibration
+
+
+def scalar_codes(quantizer, factors, lists):
+    """An empty IVF index of 8-bit scalar codes, one per factor, on ``quantizer``."""
+    faiss = _faiss()
+    return faiss.IndexIVFScalarQuantizer(
+        quantizer, factors, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+
+
+def ivf(vectors, make, rng, random_state=0):
+    """An IVF index over ``vectors`` (float32 [n, f]) of the codes ``make(quantizer, factors,
+    lists)`` makes, on :func:`list_count` lists from :func:`centroids`; ids are row numbers.
+    (The benchmark of index kinds builds its other kinds with it.)"""
+    faiss = _faiss()
+    n, factors = vectors.shape
+    lists = list_count(n)
+    sample = np.sort(rng.choice(n, min(n, TRAINING_PER_LIST * lists), replace=False))
+    quantizer = faiss.IndexFlatIP(factors)
+    quantizer.add(centroids(vectors[sample], lists, random_state))
+    index = make(quantizer, factors, lists)
+    index.own_fields = True
+    quantizer.this.disown()  # the index frees it
+    # The codes only (the quantizer is full), on rows spread over the sample.
+    index.train(vectors[sample[:: max(1, len(sample) // CODE_TRAINING_ROWS)]])
+    for start in range(0, n, ADD_BATCH):
+        index.add(vectors[start : start + ADD_BATCH])
+    return index
 
 
 def centroids(sample, lists, random_state):
@@ -289,15 +301,18 @@ def save(approximate, path):
 
 def load(path, refine):
     """The :class:`Approximate` of the index at ``path``, read-only, with ``refine``
-    candidates per neighbour; flat lists (files written before the fast-scan codes) stay
-    memory-mapped.
+    candidates per neighbour; its lists are memory-mapped from the file.
 
-    Also limits faiss to one OpenMP thread: request threads run queries side
-    by side, as with BLAS in the web app.
+    ``IO_FLAG_MMAP_IFC`` maps the lists in place and searches them as if read;
+    ``IO_FLAG_MMAP`` wraps them in faiss's on-disk lists, which searched 12x
+    slower. (Fast-scan files of earlier builds are read whole: faiss maps no
+    fast-scan lists.) Also limits faiss to one OpenMP thread: request threads
+    run queries side by side, as with BLAS in the web app.
     """
     faiss = _faiss()
     faiss.omp_set_num_threads(1)
-    return Approximate(faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY), refine)
+    flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
+    return Approximate(faiss.read_index(path, flags), refine)
 
 
 def similar_rows(approximate, vectors, query, row, k):

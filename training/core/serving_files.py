@@ -12,7 +12,7 @@ derivatives) holds:
 | ``norms.npy`` | float32 [models] | the item vectors' lengths |
 | ``item_factors.npy`` | float32 [models, factors] | the raw item vectors (fold-in) |
 | ``gram.npy`` | float64 [factors, factors] | ``Y^T Y`` of the raw item vectors (fold-in) |
-| ``mid_order.npy`` | int32/int64 [models] | rows in mid order, for ``searchsorted`` |
+| ``mid_order.npy`` | int32/int64 [models] | rows in mid order, for a binary search of a mid |
 | ``popular.npy`` | int32/int64 [models] | rows most liked first (stable) |
 | ``likes_indptr.npy`` | int64 [models + 1] | the likes CSR's row pointers |
 | ``likes_indices.npy`` | int32 (int64 past 2**31 users) [likes] | its user columns |
