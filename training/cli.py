@@ -181,7 +181,7 @@ def fit_arguments(p):
         choices=halving.OBJECTIVES,
         default="similar",
         help="with --from-search: the pick by simk of the similar lists (default; what users "
-        "see) or by the reference post's user p@k",
+        "see) or by the blog post's user p@k",
     )
     p.add_argument(
         "--similarity-exponent",

@@ -36,7 +36,7 @@ from .search import run_search
 
 def prepare(likes, echo=print):
     """Read and threshold the :class:`~training.core.steps.LikesSource` ``likes``; print
-    the reference post's report. Returns :class:`training.core.prepare.Prepared`."""
+    the blog post's report. Returns :class:`training.core.prepare.Prepared`."""
     read = read_likes(likes.path, skip_bad_rows=likes.skip_bad_rows)
     if read.skipped_rows:
         echo(f"Skipped bad rows: {read.skipped_rows}")

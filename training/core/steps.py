@@ -54,7 +54,7 @@ class Grid:
     alpha: tuple = (1.0, 10.0, 50.0, 100.0, 500.0, 1000.0)
 
     def configurations(self):
-        """:class:`Params` of every combination, in the reference post's order (alpha fastest)."""
+        """:class:`Params` of every combination, in the blog post's order (alpha fastest)."""
         return [
             Params(f, r, a)
             for f, r, a in itertools.product(self.factors, self.regularization, self.alpha)
@@ -63,7 +63,7 @@ class Grid:
 
 @dataclass(frozen=True)
 class SplitSettings:
-    """How the likes are split and scored: p@k's k, the reference post's split arguments,
+    """How the likes are split and scored: p@k's k, the blog post's split arguments,
     the similar list's length and the similarity exponents it is scored with, and where
     the pick is made (``pick_on``: a validation split drawn from the training likes with
     ``validation_seed``, ``seed + 1`` unless given, or the test split itself)."""
