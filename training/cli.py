@@ -290,7 +290,7 @@ def strategy_arguments(p):
 
 
 def split_arguments(p):
-    """The reference post's split and p@k's k (read by :func:`split_settings`)."""
+    """The blog post's split and p@k's k (read by :func:`split_settings`)."""
     split = SplitSettings()
     p.add_argument("--k", type=positive_int, default=split.k, help="p@k's k")
     p.add_argument(
