@@ -171,9 +171,12 @@ def health(server):
     return requests.get(server.url + "/healthz", timeout=10).json()
 
 
-def served_sha(server, sha256, timeout=30):
+def served_sha(server, sha256, timeout=120):
     """Wait until 8 answers in a row come from the model ``sha256`` (every worker loads a new
-    file in the background, so it serves the old one for a moment); True when they do."""
+    file in the background, so it serves the old one for a moment); True when they do.
+
+    The timeout is long because a load may first build the serving folder in a child
+    process, which a loaded shared machine can slow tenfold; a quick load returns early."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(health(server)["model"]["sha256"] == sha256 for _ in range(8)):
