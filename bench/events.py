@@ -9,7 +9,8 @@ Usage: ``.venv/bin/python -m bench.events [--events 20000] [--requests 2000]``
    queue would pay instead: one ``INSERT`` and commit in the events file (SQLite
    WAL) per event, measured in the same run. The background writer keeps
    writing meanwhile, as in production.
-2. Over HTTP: gunicorn (2 workers x 4 threads) on 127.0.0.1, one keep-alive
+2. Over HTTP: nginx in front of gunicorn (2 workers x 4 threads) on 127.0.0.1, as
+   ``make serve`` runs them (``tests/admin_server.py``), one keep-alive
    client, ``POST /api/events`` (an impression with a ticket) alternating with
    ``GET /healthz`` (the reference: the cheapest route), p50 and p99.
 

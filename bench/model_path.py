@@ -1,6 +1,6 @@
 """Walk the model path: the project's functions from the web app's load to a similar list.
 
-Usage: ``.venv/bin/python bench/model_path.py [--approximate] [--list]``
+Usage: ``.venv/bin/python -m bench.model_path [--approximate] [--list]``
 
 Profiles ``webapp.serving.model_store.init_app`` on a small artifact whose
 serving folder is already built (what every worker but the first finds),

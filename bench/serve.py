@@ -1,7 +1,7 @@
 """Benchmark serving at the post's size (25k models x 40 factors).
 
-Usage: ``.venv/bin/python -m bench.serve [--requests 3000] [--threads 8] [--rounds 3]
-[--exponents 0.5,0] [--skip-http]``
+Usage: ``.venv/bin/python -m bench.serve [--requests 3000] [--threads 8] [--rounds 5]
+[--queries 2000] [--exponents 0.5,0] [--skip-http]``
 
 1. Neighbour queries in-process: ``similar_rows`` (scores and top k) alone and the whole
    ``similar`` (top-k, co-likes, dicts) on a random artifact of the post's size,

@@ -28,8 +28,6 @@ from bench.load import OUT, fit_demo_model, start_server
 from bench.serve import free_port, wait_until_up
 from tests.fake_sketchfab import FakeSketchfab
 
-BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-
 HEAD = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: 1\r\n" * 100 + b"\r\n"
 BODY = (
     b"POST /api/recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

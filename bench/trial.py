@@ -6,7 +6,8 @@ Usage: ``.venv/bin/python -m bench.trial [--runs 20] [--users 3000] [--models 20
 Data: ``python -m training demo`` likes; 30 % of the eligible users have 5 likes held out
 (``tests/simulated_visitors.py``). Two models are fitted on the rest by
 ``python -m training fit``: *good* (40 factors, 15 iterations) and *weak* (4 factors,
-2 iterations). Each scenario is one gunicorn (2 workers x 4 threads) on 127.0.0.1:
+2 iterations). Each scenario is one server as ``make serve`` runs it (nginx in front of
+gunicorn, 2 workers x 4 threads; ``tests/admin_server.py``) on 127.0.0.1:
 
 - **A/B**: the weak model active, the good one on trial (``SKETCHREC_TRIAL_MODEL_PATH``).
 - **A/A**: the good model active and a copy of it on trial (the "weak" side is the copy).
