@@ -25,8 +25,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -36,14 +34,11 @@ from webapp import create_app
 from webapp.events import current_writer, routes
 from webapp.events.store import EventFile
 
+from bench.trial import training
 from tests.admin_server import AdminServer
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(BENCH_DIR, "out")
-
-
-def training(*args):
-    subprocess.run([sys.executable, "-m", "training", *args], check=True, capture_output=True)
 
 
 def per_event_us(call, count, clock=time.perf_counter):
