@@ -28,6 +28,7 @@ from .core.params import DEFAULT_ITERATIONS, Params
 from .core.serving_files import ANN_THRESHOLD, load_calibration
 from .core.steps import (
     ENGINES,
+    PICK_ON,
     REFERENCE_EPOCHS,
     FitChoice,
     FitStep,
@@ -39,7 +40,6 @@ from .core.steps import (
     SplitSettings,
 )
 from .fetch import DEFAULT_URL
-from .search import PICK_ON
 
 DESCRIPTION = "Sketchrec's training command line: likes files in, model artifacts out."
 EPILOG = (

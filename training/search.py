@@ -40,7 +40,6 @@ from .split import split_likes
 from .wrmf import WRMF, fit
 
 SHOWN_RANKS = 10
-PICK_ON = ("validation", "test")
 SHORT_PART = {"validation": "val.", "test": "test"}  # fits the log table's 10-character cells
 
 

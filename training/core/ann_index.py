@@ -191,16 +191,12 @@ def centroids(sample, lists, random_state):
     """``lists`` spherical k-means centroids of ``sample`` (float32 [m, f]), in two levels."""
     from faiss.contrib.clustering import two_level_clustering
 
-    faiss = _faiss()
     groups = max(1, round(np.sqrt(lists)))
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)  # thousands of small k-means: threads only wait for each other
-    try:
+    # Thousands of small k-means: threads only wait for each other.
+    with threadpool_limits(limits=1, user_api="openmp"):
         found, _ = two_level_clustering(
             sample, groups, lists, spherical=True, seed=random_state, verbose=False
         )
-    finally:
-        faiss.omp_set_num_threads(threads)
     return np.ascontiguousarray(found, dtype=np.float32)
 
 
@@ -220,17 +216,11 @@ def calibrate(index, vectors, rng, target_recall):
     CPU time is measured on one thread, as request threads query. Returns a
     :class:`Calibration`.
     """
-    faiss = _faiss()
     rows = rng.choice(len(vectors), min(len(vectors), CALIBRATION_ROWS), replace=False)
     k = min(CALIBRATION_K, len(vectors) - 1)
-    with threadpool_limits(limits=1):
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            truth, exact_ms = _exact(vectors, rows, k)
-            settings = list(_settings(index, vectors, rows, truth, k, target_recall, exact_ms))
-        finally:
-            faiss.omp_set_num_threads(threads)
+    with threadpool_limits(limits=1):  # BLAS and faiss's OpenMP alike
+        truth, exact_ms = _exact(vectors, rows, k)
+        settings = list(_settings(index, vectors, rows, truth, k, target_recall, exact_ms))
     reached = [s for s in settings if s[0] >= target_recall]
     recall, cpu_ms, nprobe, refine = (
         min(reached, key=lambda s: s[1])

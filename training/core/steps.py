@@ -31,6 +31,7 @@ SIM_K = 10  # the similar list's length on a model page
 EXPONENTS = (1.0, 0.5, 0.0)  # similarity exponents tried: cosine, half the length, dot product
 REFERENCE_EPOCHS = range(2, 40, 2)
 ENGINES = ("implicit", "spark")
+PICK_ON = ("validation", "test")  # SplitSettings.pick_on: where the search picks
 CHILD = (sys.executable, "-m", "training.pipeline")
 
 
