@@ -105,3 +105,20 @@ def test_a_fast_scan_file_of_earlier_builds_still_loads_and_answers(tmp_path):
     rows, scores = ann_index.similar_rows(loaded, vectors, vectors[0], 0, 10)
     assert len(rows) == 10 and 0 not in rows.tolist()
     assert np.allclose(scores, vectors[rows] @ vectors[0], atol=1e-6)
+
+
+def test_the_cheapest_setting_reaching_the_target_is_kept(monkeypatch):
+    """Of the settings that reach the target, the one of least CPU per query, not the best
+    recall; when none does, the best recall seen is reported and the exact search serves."""
+    # (recall, cpu_ms, nprobe, refine) as _settings yields them
+    tried = [(0.90, 0.1, 1, 1), (0.99, 0.9, 8, 1), (0.975, 0.3, 2, 3), (0.98, 0.5, 4, 1)]
+    monkeypatch.setattr(ann_index, "_exact", lambda vectors, rows, k: ([], 1.0))
+    monkeypatch.setattr(ann_index, "_settings", lambda *args: iter(tried))
+    index = type("Lists", (), {"nlist": 16})()
+    vectors = clustered(100)
+    chosen = ann_index.calibrate(index, vectors, np.random.default_rng(0), 0.97)
+    assert chosen.approximate and (chosen.nprobe, chosen.refine) == (2, 3)
+    assert (chosen.recall, chosen.cpu_ms, chosen.exact_cpu_ms) == (0.975, 0.3, 1.0)
+    monkeypatch.setattr(ann_index, "_settings", lambda *args: iter(tried[:1] + tried[3:]))
+    fallback = ann_index.calibrate(index, vectors, np.random.default_rng(0), 0.985)
+    assert not fallback.approximate and (fallback.recall, fallback.nprobe) == (0.98, 4)

@@ -230,3 +230,60 @@ def test_cli_prints_the_schedule_and_where_configurations_stopped(small_likes, t
     assert sum(line.endswith("| rung 1/3: to 2 epochs") for line in lines) == 8
     assert sum(line.endswith("| rung 3/3: to 10 epochs") for line in lines) == 1
     assert json.loads(out.read_text())["search"]["strategy"] == "halving"
+
+
+def counted_sweeps(monkeypatch):
+    """A list that gets the ALS sweeps of every :meth:`wrmf.WRMF.train` call from now on."""
+    sweeps, train = [], wrmf.WRMF.train
+
+    def counting(self, likes, iterations, confidence_matrix=None):
+        sweeps.append(max(iterations, 0))
+        return train(self, likes, iterations, confidence_matrix)
+
+    monkeypatch.setattr(wrmf.WRMF, "train", counting)
+    return sweeps
+
+
+WARM_GRID = Grid(factors=(8, 16), regularization=(0.1, 10.0), alpha=(10.0,))
+
+
+@pytest.mark.slow
+def test_going_on_from_a_rung_runs_only_the_epochs_after_it(small_likes, tmp_path, monkeypatch):
+    """The warm start's point is cost: each configuration is trained to its last rung once,
+    so the search runs the schedule's work in ALS sweeps (a fit restarted at each rung gives
+    the same curves, but runs 4 + 10 more here)."""
+    sweeps = counted_sweeps(monkeypatch)
+    results = run(small_likes, tmp_path / "r.json", WARM_GRID, Strategy(eta=2), pick_on="test")
+    search = results["search"]
+    assert (search["rungs"], search["sizes"]) == ([2, 4, 10], [4, 2, 1])
+    assert sum(sweeps) == halving_schedule(4, range(2, 12, 2), 2, 2).work() == 18
+
+
+@pytest.mark.slow
+def test_resume_goes_on_from_the_fits_paused_at_a_rung(small_likes, tmp_path, monkeypatch):
+    """Interrupted as the second rung starts, the search resumes from the fits saved at the
+    first: no sweep of the first rung runs again."""
+    out = tmp_path / "r.json"
+    prepared = prepare(read_likes(str(small_likes)))
+
+    def interrupt_at_the_second_rung(line):
+        if "| rung 2/" in line:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(
+            prepared,
+            dataset_summary(str(small_likes), prepared),
+            str(out),
+            grid=WARM_GRID,
+            epochs=range(2, 12, 2),
+            settings=SplitSettings(pick_on="test"),
+            strategy=Strategy(eta=2),
+            echo=interrupt_at_the_second_rung,
+        )
+    assert len(list((tmp_path / "r.json.fits").iterdir())) > 0
+    sweeps = counted_sweeps(monkeypatch)
+    resumed = run(small_likes, out, WARM_GRID, Strategy(eta=2), resume=True, pick_on="test")
+    assert sorted(c["rung"] for c in resumed["curves"]) == [0, 0, 1, 2]
+    # The first rung (4 configurations to 2 epochs) is not run again, nor refitted.
+    assert sum(sweeps) == 2 * 2 + 1 * 6
