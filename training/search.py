@@ -135,12 +135,16 @@ def run_search(
         entrants = configurations
         for index, rung in enumerate(schedule.rungs):
             last = index == len(schedule.rungs) - 1
+            discarded = set()  # a curve left behind stays behind: discard its fit once
             for params in entrants:
                 done = run.continue_to(params, [e for e in epochs if e <= rung], index, saved)
                 bar.update(done)
                 if not last:
                     for curve in halving.left_behind(results, index):
-                        saved.discard(Params(**curve["params"]))
+                        key = halving.params_key(curve["params"])
+                        if key not in discarded:
+                            discarded.add(key)
+                            saved.discard(Params(*key))
             if not last:
                 entrants = [Params(**c["params"]) for c in halving.going_on(results, index)]
     if settings.pick_on == "validation":
