@@ -109,6 +109,7 @@ def test_admin_messages_name_files_by_role_not_by_path(make_app, demo_model, tmp
     )
     for url, message in [
         (f"/admin/jobs/{job_id}/activate", "Not activated: the job&#39;s model file: cannot load"),
+        (f"/admin/jobs/{job_id}/trial", "Not put on trial: the job&#39;s model file: cannot load"),
         ("/admin/rollback", "Not rolled back: the previous model file: no previous model"),
     ]:
         page = client.post(url, auth=auth, follow_redirects=True).get_data(as_text=True)
