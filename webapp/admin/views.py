@@ -122,6 +122,8 @@ def start_job():
                 ticket=activation.take_ticket(active) if form.activate.data else None,
             )
     except store.QueueFull as e:
+        if form.hearts.data:  # the copy with the hearts would serve no job
+            os.remove(plan.likes_path)
         flash(f"Retrain not started: {e}.", "error")
         return redirect(url_for(".index"), 303)
     launcher.start(folder, job_id)
