@@ -123,6 +123,7 @@ BAD_EVENTS = [
     (lambda t: click(t, -1, mid="m1"), '"position" must be 0..999'),
     (lambda t: click(t, 5, mid="m1"), "past the list's 5 cards"),
     (lambda t: click(t, 0), '"mid" must be a model id'),
+    ("[" * 3000, "must be a JSON object"),  # deeper than the JSON parser goes
 ]
 
 

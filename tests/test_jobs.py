@@ -109,6 +109,7 @@ def test_admin_messages_name_files_by_role_not_by_path(make_app, demo_model, tmp
     )
     for url, message in [
         (f"/admin/jobs/{job_id}/activate", "Not activated: the job&#39;s model file: cannot load"),
+        (f"/admin/jobs/{job_id}/trial", "Not put on trial: the job&#39;s model file: cannot load"),
         ("/admin/rollback", "Not rolled back: the previous model file: no previous model"),
     ]:
         page = client.post(url, auth=auth, follow_redirects=True).get_data(as_text=True)
@@ -228,3 +229,22 @@ def test_a_job_does_not_activate_over_a_newer_activation(server, admin):
     assert "not activated: a newer model was activated" in job["progress"]["message"]
     assert file_sha256(server.model_path) == sha and served_sha(server, sha)
     assert health(server)["model"]["factors"] == 9
+
+
+def test_a_refused_retrain_leaves_no_likes_copy(make_app, demo_model, tmp_path):
+    data, jobs = tmp_path / "data", tmp_path / "jobs"
+    data.mkdir()
+    shutil.copyfile(os.path.join(os.path.dirname(demo_model.path), "likes.psv"), data / "likes.psv")
+    app = make_app(
+        demo_model.path,
+        ADMIN_PASSWORD_HASH=generate_password_hash(PASSWORD),
+        DATA_DIR=str(data),
+        JOBS_DIR=str(jobs),
+        MAX_QUEUED_JOBS=0,
+    )
+    app.config["WTF_CSRF_ENABLED"] = False
+    client, auth = app.test_client(), ("admin", PASSWORD)
+    form = {"likes": "likes.psv", "mode": "tune", "hearts": "y"}
+    page = client.post("/admin/jobs", data=form, auth=auth, follow_redirects=True).text
+    assert "Retrain not started: 0 jobs are already waiting" in page
+    assert [n for n in os.listdir(jobs) if not n.startswith(".")] == []

@@ -1,4 +1,6 @@
-"""Query-string arguments checked once, the same way for pages and the API."""
+"""Query-string arguments checked once, the same way for pages and the API; JSON bodies."""
+
+import json
 
 from flask import request
 from werkzeug.exceptions import BadRequest
@@ -29,3 +31,11 @@ def neighbour_count():
 
 def _allowed(low, high):
     return f"{low}..{high}" if high is not None else f"{low} or more"
+
+
+def json_body():
+    """The request body parsed as JSON, or None when it is not JSON (any nesting, any bytes)."""
+    try:
+        return json.loads(request.get_data())
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        return None

@@ -7,8 +7,10 @@ from werkzeug.exceptions import ServiceUnavailable
 from training.core.errors import BadInput
 
 from . import trial_file
-from .views import _job_or_404, bp
+from .views import _flash_failure, _job_or_404, bp
 from .visitor_figures import current_trial_report
+
+TRIAL_FILE = "the trial model file"
 
 
 @bp.get("/trial.json")
@@ -34,6 +36,7 @@ def put_on_trial(job_id):
         lambda: trial_file.put_on_trial(_trial_path(), job["candidate"]),
         f"The model of job {job_id} is on trial.",
         "Not put on trial",
+        {job["candidate"]: "the job's model file", _trial_path(): TRIAL_FILE},
     )
 
 
@@ -44,6 +47,7 @@ def end_trial():
         lambda: trial_file.end_trial(_trial_path()),
         "Trial ended; the active model serves alone.",
         "Not ended",
+        {_trial_path(): TRIAL_FILE},
     )
 
 
@@ -54,15 +58,17 @@ def activate_candidate():
         lambda: trial_file.activate_candidate(current_app.config["MODEL_PATH"], _trial_path()),
         "Activated the candidate; the trial is over.",
         "Not activated",
+        {_trial_path(): TRIAL_FILE, current_app.config["MODEL_PATH"]: "the active model file"},
     )
 
 
-def _done(action, success, failure):
-    """Run ``action``; flash ``success``, or ``failure: <why>``; back to the admin page."""
+def _done(action, success, failure, roles):
+    """Run ``action``; flash ``success``, or ``failure: <why>`` with files named by their
+    ``roles`` ({path: role}, as the other admin actions do); back to the admin page."""
     try:
         action()
     except (BadInput, OSError) as e:
-        flash(f"{failure}: {e}", "error")
+        _flash_failure(failure, e, roles)
     else:
         flash(success, "ok")
     return redirect(url_for(".index"), 303)

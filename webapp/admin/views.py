@@ -99,12 +99,13 @@ def start_job():
     folder, job_id = jobs_dir(), store.new_id()
     trains_on = os.path.basename(plan.likes_path)
     if form.hearts.data:
+        events = current_app.config["EVENTS_DB"]
         try:
             plan.likes_path, added = likes_files.with_hearts(
-                plan.likes_path, current_app.config["EVENTS_DB"], folder, job_id
+                plan.likes_path, events, folder, job_id
             )
         except BadInput as e:
-            flash(f"Retrain not started: {e}", "error")
+            _flash_failure("Retrain not started", e, {events: "the events file"})
             return redirect(url_for(".index"), 303)
         trains_on += f" and {added} visitors' hearts"
     candidate = os.path.join(models_dir(), f"{job_id}.npz")
@@ -122,6 +123,8 @@ def start_job():
                 ticket=activation.take_ticket(active) if form.activate.data else None,
             )
     except store.QueueFull as e:
+        if form.hearts.data:  # the copy with the hearts would serve no job
+            os.remove(plan.likes_path)
         flash(f"Retrain not started: {e}.", "error")
         return redirect(url_for(".index"), 303)
     launcher.start(folder, job_id)

@@ -12,6 +12,7 @@ from flask import current_app
 from training.core.errors import BadInput
 from training.core.event_likes import heart_likes
 
+from ..errors import by_role
 from ..events.click_through import click_through
 from ..serving import ModelUnavailable, current_catalog
 from ..trial import current_candidate
@@ -50,7 +51,7 @@ def figures():
         likes = heart_likes(events)
         shown["click_through"] = click_through(events)
     except BadInput as e:
-        shown["problem"] = str(e).replace(events, "the events file")
+        shown["problem"] = by_role(e, {events: "the events file"})
         return shown
     if shown["trial"] is not None:
         shown["decision"] = decision(shown["trial"])

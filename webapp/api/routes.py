@@ -1,14 +1,12 @@
 """The JSON API: similar models, recommendations from hearts, health (docs/web-and-api.md)."""
 
-import json
-
 import numpy as np
 from flask import abort, current_app, request
 from werkzeug.exceptions import BadRequest
 
 from ..admin.auth import csrf
 from ..events.event_body import visitor_arg
-from ..request_args import neighbour_count
+from ..request_args import json_body, neighbour_count
 from ..serving import current_catalog, model_problem
 from ..trial.served_lists import recommendations_ticket, similar_list
 from . import bp
@@ -54,7 +52,7 @@ def recommendations():
     of another shape, more than :data:`MAX_LIKES` likes or k outside 1..100.
     """
     request.max_content_length = MAX_BODY
-    likes, k = _recommendation_request(_json_body())
+    likes, k = _recommendation_request(json_body())
     catalog = current_catalog()
     rows = {mid: catalog.row(mid) for mid in likes}  # dict: distinct, in order
     known = [row for row in rows.values() if row is not None]
@@ -68,14 +66,6 @@ def recommendations():
         "unknown": [mid for mid, row in rows.items() if row is None],
         "ticket": recommendations_ticket(catalog, len(found)),
     }
-
-
-def _json_body():
-    """The request body parsed as JSON, or None when it is not JSON (any nesting, any bytes)."""
-    try:
-        return json.loads(request.get_data())
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-        return None
 
 
 def _recommendation_request(body):

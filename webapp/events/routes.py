@@ -11,6 +11,7 @@ from werkzeug.exceptions import (
 )
 
 from ..admin.auth import csrf
+from ..request_args import json_body
 from . import bp, current_rate, current_writer, tickets
 from .event_body import LISTED, parse_event
 
@@ -26,7 +27,7 @@ def record():
     if (request.content_length or 0) > MAX_BODY:
         raise RequestEntityTooLarge(f"An event body may have at most {MAX_BODY} bytes.")
     request.max_content_length = MAX_BODY  # a body without a length is cut there too
-    event = parse_event(request.get_json(force=True, silent=True))
+    event = parse_event(json_body())
     if not current_rate().allow(event.visitor):  # before the ticket's signature is checked
         raise TooManyRequests("Too many events from this visitor; slow down.", retry_after=1)
     if not current_writer().put(event_row(event)):

@@ -1,6 +1,6 @@
 """The active model, loaded once per process and reloaded off the request path.
 
-Every request pays one ``os.stat`` of the artifact. The first model is
+Every request pays one ``os.stat`` of the artifact and one of its serving folder. The first model is
 loaded before the first request is answered (there is nothing else to
 serve). After that, a changed file identity (inode, size, mtime) starts one
 background thread that hashes the file, maps it and its sidecar folder
