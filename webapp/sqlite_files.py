@@ -20,12 +20,16 @@ def file_id(path):
     return found.st_dev, found.st_ino
 
 
-def move_aside(path):
-    """Rename ``path`` and its WAL files to ``<path>.broken-<unix time>...``; the new name."""
+def move_aside(path, error, what, logger, then="rebuilt empty"):
+    """Rename the damaged ``path`` and its WAL files to ``<path>.broken-<unix time>...``
+    (kept for a look), and say so in one warning on ``logger``: ``what`` the file is,
+    ``error`` why it is set aside, ``then`` what the caller does next."""
     aside = f"{path}.broken-{int(time.time())}"
     for suffix in ("", "-wal", "-shm"):
         try:
             os.replace(path + suffix, aside + suffix)
         except FileNotFoundError:
             pass
-    return aside
+    logger.warning(
+        "%s %s is not a usable SQLite file (%s): moved to %s, %s", what, path, error, aside, then
+    )

@@ -110,13 +110,7 @@ class LoginThrottle:
         except sqlite3.DatabaseError as e:
             if not is_damaged(e):
                 raise
-            aside = move_aside(self.path)
-            log.warning(
-                "admin login throttle %s is not a usable SQLite file (%s): moved to %s, rebuilt",
-                self.path,
-                e,
-                aside,
-            )
+            move_aside(self.path, e, "admin login throttle", log, then="rebuilt")
             return self._with_connection(work)
 
     def _with_connection(self, work):

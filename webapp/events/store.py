@@ -63,13 +63,7 @@ class EventFile:
 
     def _rebuild(self, error):
         self.close()
-        aside = move_aside(self.path)
-        log.warning(
-            "events file %s is not a usable SQLite file (%s): moved to %s, rebuilt empty",
-            self.path,
-            error,
-            aside,
-        )
+        move_aside(self.path, error, "events file", log)
         self._connect()
 
     def _connect(self):

@@ -171,13 +171,7 @@ class ThumbnailCache:
                 raise  # another worker is writing: not a reason to give up the file
             if not is_damaged(e):
                 return self._fall_back(e)
-            aside = move_aside(self.path)
-            log.warning(
-                "thumbnail cache %s is not a usable SQLite file (%s): moved to %s, rebuilt empty",
-                self.path,
-                e,
-                aside,
-            )
+            move_aside(self.path, e, "thumbnail cache", log)
         try:
             return self._use(self.path)
         except sqlite3.DatabaseError as e:
