@@ -4,10 +4,8 @@ import os
 import secrets
 from datetime import UTC, datetime
 
-from training.core.errors import BadInput
+from training.core import BadInput, prepare_likes, read_likes
 from training.core.event_likes import append_likes, heart_likes
-from training.core.likes import read_likes
-from training.core.prepare import prepare as prepare_likes
 
 EXTENSIONS = (".psv", ".csv", ".txt")
 

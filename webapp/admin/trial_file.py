@@ -11,7 +11,7 @@ changes the active model except that activation.
 
 import os
 
-from training.core.artifact import load_model
+from training.core import load_model
 
 from . import activation
 

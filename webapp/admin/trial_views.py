@@ -4,7 +4,7 @@ the trial, activating its candidate. Each is one button; none runs by itself."""
 from flask import abort, current_app, flash, jsonify, redirect, url_for
 from werkzeug.exceptions import ServiceUnavailable
 
-from training.core.errors import BadInput
+from training.core import BadInput
 
 from . import trial_file
 from .views import _flash_failure, _job_or_404, bp

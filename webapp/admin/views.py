@@ -19,11 +19,8 @@ from flask import (
     url_for,
 )
 
-from training.core.errors import BadInput
+from training.core import BadInput, Params, curves_svg, figure_numbers, read_results
 from training.core.halving import rung_rows
-from training.core.params import Params
-from training.core.results import read_results
-from training.core.svg_plot import curves_svg, figure_numbers
 
 from ..errors import by_role
 from ..serving import ModelUnavailable, current_catalog

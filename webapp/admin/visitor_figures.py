@@ -9,7 +9,7 @@ import os
 
 from flask import current_app
 
-from training.core.errors import BadInput
+from training.core import BadInput
 from training.core.event_likes import heart_likes
 
 from ..errors import by_role

@@ -18,10 +18,9 @@ import signal
 import subprocess
 import time
 
+from training.core import file_sha256, start_step, step_failure
 from training.core.halving import search_progress
-from training.core.likes import file_sha256
 from training.core.results import fits_folder
-from training.core.steps import start_step, step_failure
 
 from ...child_processes import die_with
 from .. import activation
